@@ -1,0 +1,104 @@
+# cl: cluster file service.  See README.md.
+
+PREFIX ?=	/usr/local
+BINDIR ?=	$(PREFIX)/bin
+SBINDIR ?=	$(PREFIX)/sbin
+MANDIR ?=	$(PREFIX)/share/man
+SYSCONFDIR ?=	/etc/cl
+DESTDIR ?=
+
+CC ?=		cc
+PKG_CONFIG ?=	pkg-config
+PKGS =		libbsd-overlay libconfuse libsodium
+
+CFLAGS ?=	-O2 -g
+WARNINGS =	-Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
+		-Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare -Werror
+CPPFLAGS +=	-std=c11 -D_DEFAULT_SOURCE -Ilibcl \
+		$(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS +=	$(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
+
+OBJDIR ?=	obj
+BIN =		bin
+
+LIBCL_SRC =	libcl/auth.c libcl/buf.c libcl/conf.c libcl/conn.c libcl/ctl.c \
+		libcl/log.c libcl/loop.c libcl/sock.c libcl/wire.c
+CLMEMBERD_SRC =	$(wildcard cmd/clmemberd/*.c)
+CLMEMBER_SRC =	$(wildcard cmd/clmember/*.c)
+UNIT_SRC =	$(wildcard tests/unit/test_*.c)
+
+LIBCL =		$(OBJDIR)/libcl.a
+PROGS =		$(BIN)/clmemberd $(BIN)/clmember
+UNITS =		$(UNIT_SRC:tests/unit/%.c=$(BIN)/unit/%)
+
+obj =		$(patsubst %.c,$(OBJDIR)/%.o,$(1))
+
+all: $(PROGS)
+
+$(OBJDIR)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
+
+$(LIBCL): $(call obj,$(LIBCL_SRC))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/clmemberd: $(call obj,$(CLMEMBERD_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/clmember: $(call obj,$(CLMEMBER_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/unit/%: $(OBJDIR)/tests/unit/%.o $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+units: $(UNITS)
+
+# make check: packages, build, unit tests, bats suites, fuzzing.
+check:
+	@tests/deps
+	@$(MAKE) --no-print-directory all units
+	@tests/run
+
+# clang's libFuzzer with ASan and UBSan on the frame parser.
+FUZZ_TIME ?=	60
+FUZZ_CC ?=	clang
+FUZZ_FLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined
+fuzz: $(BIN)/fuzz/fuzz_wire
+	tests/fuzz/run $(FUZZ_TIME)
+
+$(BIN)/fuzz/%: tests/fuzz/%.c $(LIBCL_SRC)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< libcl/wire.c libcl/buf.c \
+	    libcl/auth.c $(LDLIBS)
+
+demo: all
+	@tests/demo
+
+bench: all
+	tests/bench/membership
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
+	install -m 755 $(BIN)/clmemberd $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BIN)/clmember $(DESTDIR)$(BINDIR)/
+	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/man5/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 etc/cl.conf $(DESTDIR)$(SYSCONFDIR)/cl.conf.example
+
+manlint:
+	mandoc -Tlint -Wwarning man/man*/*.[158]
+
+clean:
+	rm -rf $(OBJDIR) $(BIN)
+
+.PHONY: all units check fuzz demo bench install manlint clean
+
+-include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

@@ -1,0 +1,488 @@
+/*
+ * Copyright (c) 2026 The cl developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * cl.conf(5), parsed with libconfuse.  Every error is reported as
+ * "file:line: message"; syntax errors stop the parse at the first one
+ * (libconfuse cannot go on), checks of values are all reported in one run.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <confuse.h>
+
+#include "conf.h"
+
+static void	 stderr_errfn(const char *);
+
+static conf_errfn errfn = stderr_errfn;
+static int	 nerrors;
+
+static void
+stderr_errfn(const char *msg)
+{
+	(void)fprintf(stderr, "%s\n", msg);
+}
+
+void
+conf_set_errfn(conf_errfn fn)
+{
+	errfn = fn != NULL ? fn : stderr_errfn;
+}
+
+static void
+vreport(const char *file, int line, const char *fmt, va_list ap)
+{
+	char	 msg[1024], out[1400];
+
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (line > 0)
+		(void)snprintf(out, sizeof(out), "%s:%d: %s", file, line, msg);
+	else
+		(void)snprintf(out, sizeof(out), "%s: %s", file, msg);
+	errfn(out);
+	nerrors++;
+}
+
+static void
+report(const char *file, int line, const char *fmt, ...)
+	__attribute__((__format__ (printf, 3, 4)));
+
+static void
+report(const char *file, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vreport(file, line, fmt, ap);
+	va_end(ap);
+}
+
+/* libconfuse's own messages (syntax, types, unknown keys). */
+static void
+cfg_errfn(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	vreport(cfg != NULL && cfg->filename != NULL ? cfg->filename :
+	    "cl.conf", cfg != NULL ? cfg->line : 0, fmt, ap);
+}
+
+static int
+check_range(cfg_t *cfg, cfg_opt_t *opt, long lo, long hi)
+{
+	long	 v;
+
+	v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+	if (v < lo || v > hi)
+		report(cfg->filename, cfg->line, "%s = %ld: must be %ld to %ld",
+		    opt->name, v, lo, hi);
+	return 0;
+}
+
+static int
+valid_ms(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return check_range(cfg, opt, 1, 3600 * 1000);
+}
+
+static int
+valid_self(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return check_range(cfg, opt, 1, CONF_NODEID_MAX);
+}
+
+static int
+valid_payload(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return check_range(cfg, opt, 4096, 256L * 1024 * 1024);
+}
+
+static int
+valid_name(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char	*s;
+	size_t		 i, n;
+
+	s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+	n = s != NULL ? strlen(s) : 0;
+	if (n == 0 || n >= CONF_NAME_MAX) {
+		report(cfg->filename, cfg->line, "%s: must be 1 to %d bytes",
+		    opt->name, CONF_NAME_MAX - 1);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') &&
+		    s[i] != '-' && s[i] != '_' && s[i] != '.') {
+			report(cfg->filename, cfg->line, "%s \"%s\": only "
+			    "letters, digits, '-', '_' and '.' are allowed",
+			    opt->name, s);
+			return 0;
+		}
+	return 0;
+}
+
+/* "host:port" or "[v6addr]:port"; host and port go to n. */
+static int
+split_address(const char *addr, struct cl_node *n)
+{
+	const char	*colon, *host;
+	size_t		 hlen;
+	long		 port;
+	char		*end;
+
+	if (addr[0] == '[') {
+		if ((colon = strstr(addr, "]:")) == NULL)
+			return -1;
+		host = addr + 1;
+		hlen = (size_t)(colon - host);
+		colon++;
+	} else {
+		if ((colon = strrchr(addr, ':')) == NULL)
+			return -1;
+		host = addr;
+		hlen = (size_t)(colon - addr);
+	}
+	if (hlen == 0 || hlen >= sizeof(n->host))
+		return -1;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (colon[1] == '\0' || *end != '\0' || errno != 0 || port < 1 ||
+	    port > 65535)
+		return -1;
+	memcpy(n->host, host, hlen);
+	n->host[hlen] = '\0';
+	(void)snprintf(n->port, sizeof(n->port), "%ld", port);
+	return 0;
+}
+
+static int
+load_node(struct cl_conf *c, cfg_t *sec)
+{
+	struct cl_node	*n;
+	const char	*title, *addr, *name;
+	char		*end;
+	long		 id;
+	int		 i;
+
+	title = cfg_title(sec);
+	errno = 0;
+	id = strtol(title, &end, 10);
+	if (*title == '\0' || *end != '\0' || errno != 0 || id < 1 ||
+	    id > CONF_NODEID_MAX) {
+		report(c->path, sec->line, "node \"%s\": id must be a number "
+		    "from 1 to %d", title, CONF_NODEID_MAX);
+		return -1;
+	}
+	for (i = 0; i < c->nnodes; i++)
+		if (c->nodes[i].id == (uint32_t)id) {
+			report(c->path, sec->line, "node %ld: duplicate id "
+			    "(first defined at line %d)", id,
+			    c->nodes[i].line);
+			return -1;
+		}
+	if (c->nnodes == CONF_NODES_MAX) {
+		report(c->path, sec->line, "node %ld: more than %d nodes", id,
+		    CONF_NODES_MAX);
+		return -1;
+	}
+	n = &c->nodes[c->nnodes];
+	memset(n, 0, sizeof(*n));
+	n->id = (uint32_t)id;
+	n->line = sec->line;
+	if ((addr = cfg_getstr(sec, "address")) == NULL) {
+		report(c->path, sec->line, "node %ld: no address", id);
+		return -1;
+	}
+	if (split_address(addr, n) == -1) {
+		report(c->path, sec->line, "node %ld: address \"%s\" is not "
+		    "host:port", id, addr);
+		return -1;
+	}
+	name = cfg_getstr(sec, "name");
+	if (name != NULL)
+		(void)strlcpy(n->name, name, sizeof(n->name));
+	else
+		(void)snprintf(n->name, sizeof(n->name), "node%ld", id);
+	for (i = 0; i < c->nnodes; i++)
+		if (strcmp(c->nodes[i].host, n->host) == 0 &&
+		    strcmp(c->nodes[i].port, n->port) == 0) {
+			report(c->path, sec->line, "node %ld: address %s is "
+			    "also node %u's", id, addr, c->nodes[i].id);
+			return -1;
+		}
+	c->nnodes++;
+	return 0;
+}
+
+static int
+is_local_addr(const struct sockaddr *sa, struct ifaddrs *ifs)
+{
+	struct ifaddrs	*ifa;
+	size_t		 len;
+
+	len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in);
+	for (ifa = ifs; ifa != NULL; ifa = ifa->ifa_next) {
+		if (ifa->ifa_addr == NULL ||
+		    ifa->ifa_addr->sa_family != sa->sa_family)
+			continue;
+		if (sa->sa_family == AF_INET && memcmp(
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    &((struct sockaddr_in *)(void *)ifa->ifa_addr)->sin_addr,
+		    sizeof(struct in_addr)) == 0)
+			return 1;
+		if (sa->sa_family == AF_INET6 && len && memcmp(
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    &((struct sockaddr_in6 *)(void *)ifa->ifa_addr)->sin6_addr,
+		    sizeof(struct in6_addr)) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Without "self =", the node is the one whose address is ours. */
+static int
+find_self(struct cl_conf *c)
+{
+	struct addrinfo	 hints, *res, *ai;
+	struct ifaddrs	*ifs;
+	int		 i, found = 0;
+
+	if (getifaddrs(&ifs) == -1) {
+		report(c->path, 0, "getifaddrs: %s", strerror(errno));
+		return -1;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	for (i = 0; i < c->nnodes; i++) {
+		if (getaddrinfo(c->nodes[i].host, NULL, &hints, &res) != 0)
+			continue;
+		for (ai = res; ai != NULL; ai = ai->ai_next)
+			if (is_local_addr(ai->ai_addr, ifs))
+				break;
+		if (ai != NULL) {
+			if (found++ == 0)
+				c->self = c->nodes[i].id;
+		}
+		freeaddrinfo(res);
+	}
+	freeifaddrs(ifs);
+	if (found == 1)
+		return 0;
+	if (found == 0)
+		report(c->path, 0, "no \"self\" and no node address is local: "
+		    "set self = <id>");
+	else
+		report(c->path, 0, "no \"self\" and %d node addresses are "
+		    "local: set self = <id>", found);
+	return -1;
+}
+
+static void
+copy_str(struct cl_conf *c, cfg_t *cfg, const char *key, char *dst,
+    size_t len)
+{
+	const char *s;
+
+	s = cfg_getstr(cfg, key);
+	if (s == NULL || *s == '\0') {
+		report(c->path, 0, "%s: must not be empty", key);
+		return;
+	}
+	if (strlcpy(dst, s, len) >= len)
+		report(c->path, 0, "%s: longer than %zu bytes", key, len - 1);
+}
+
+static void
+load_globals(struct cl_conf *c, cfg_t *cfg)
+{
+	copy_str(c, cfg, "cluster", c->cluster, sizeof(c->cluster));
+	copy_str(c, cfg, "keyfile", c->keyfile, sizeof(c->keyfile));
+	copy_str(c, cfg, "rundir", c->rundir, sizeof(c->rundir));
+	copy_str(c, cfg, "statedir", c->statedir, sizeof(c->statedir));
+	copy_str(c, cfg, "group", c->group, sizeof(c->group));
+	c->heartbeat_ms = (int)cfg_getint(cfg, "heartbeat_ms");
+	c->fail_ms = (int)cfg_getint(cfg, "fail_ms");
+	c->transition_ms = (int)cfg_getint(cfg, "transition_ms");
+	c->damp_ms = (int)cfg_getint(cfg, "damp_ms");
+	c->max_payload = (size_t)cfg_getint(cfg, "max_payload");
+	c->encrypt = cfg_getbool(cfg, "encrypt") == cfg_true;
+	if (cfg_size(cfg, "self") > 0) {
+		c->self = (uint32_t)cfg_getint(cfg, "self");
+		c->self_set = 1;
+	}
+	if (c->fail_ms < 2 * c->heartbeat_ms)
+		report(c->path, 0, "fail_ms (%d) must be at least twice "
+		    "heartbeat_ms (%d)", c->fail_ms, c->heartbeat_ms);
+}
+
+static void
+check_nodes(struct cl_conf *c)
+{
+	if (c->nnodes == 0) {
+		report(c->path, 0, "no node sections");
+		return;
+	}
+	if (c->self_set) {
+		if (conf_node(c, c->self) == NULL)
+			report(c->path, 0, "self = %u: no such node", c->self);
+		return;
+	}
+	(void)find_self(c);
+}
+
+int
+conf_load(struct cl_conf *c, const char *path)
+{
+	cfg_opt_t node_opts[] = {
+		CFG_STR("address", NULL, CFGF_NODEFAULT),
+		CFG_STR("name", NULL, CFGF_NODEFAULT),
+		CFG_END()
+	};
+	cfg_opt_t opts[] = {
+		CFG_STR("cluster", "cl", CFGF_NONE),
+		CFG_STR("keyfile", "/etc/cl/cl.key", CFGF_NONE),
+		CFG_STR("rundir", "/run/cl", CFGF_NONE),
+		CFG_STR("statedir", "/var/lib/cl", CFGF_NONE),
+		CFG_STR("group", "cl", CFGF_NONE),
+		CFG_INT("self", 0, CFGF_NODEFAULT),
+		CFG_INT("heartbeat_ms", 100, CFGF_NONE),
+		CFG_INT("fail_ms", 1000, CFGF_NONE),
+		CFG_INT("transition_ms", 10000, CFGF_NONE),
+		CFG_INT("damp_ms", 10000, CFGF_NONE),
+		CFG_INT("max_payload", 16 * 1024 * 1024, CFGF_NONE),
+		CFG_BOOL("encrypt", cfg_false, CFGF_NONE),
+		CFG_SEC("node", node_opts, CFGF_MULTI | CFGF_TITLE |
+		    CFGF_NO_TITLE_DUPES),
+		CFG_END()
+	};
+	cfg_t		*cfg;
+	unsigned int	 i;
+	int		 rc;
+
+	memset(c, 0, sizeof(*c));
+	nerrors = 0;
+	if (strlcpy(c->path, path, sizeof(c->path)) >= sizeof(c->path)) {
+		report(path, 0, "path too long");
+		return -1;
+	}
+	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+		report(path, 0, "cannot set up the parser: %s",
+		    strerror(errno));
+		return -1;
+	}
+	(void)cfg_set_error_function(cfg, cfg_errfn);
+	(void)cfg_set_validate_func(cfg, "heartbeat_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "fail_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "transition_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "damp_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "self", valid_self);
+	(void)cfg_set_validate_func(cfg, "max_payload", valid_payload);
+	(void)cfg_set_validate_func(cfg, "cluster", valid_name);
+	(void)cfg_set_validate_func(cfg, "node|name", valid_name);
+
+	rc = cfg_parse(cfg, path);
+	if (rc == CFG_FILE_ERROR) {
+		report(path, 0, "%s", strerror(errno));
+		cfg_free(cfg);
+		return -1;
+	}
+	if (rc != CFG_SUCCESS) {
+		cfg_free(cfg);
+		return -1;
+	}
+	load_globals(c, cfg);
+	for (i = 0; i < cfg_size(cfg, "node"); i++)
+		(void)load_node(c, cfg_getnsec(cfg, "node", i));
+	check_nodes(c);
+	cfg_free(cfg);
+	return nerrors > 0 ? -1 : 0;
+}
+
+const struct cl_node *
+conf_node(const struct cl_conf *c, uint32_t id)
+{
+	int	 i;
+
+	for (i = 0; i < c->nnodes; i++)
+		if (c->nodes[i].id == id)
+			return &c->nodes[i];
+	return NULL;
+}
+
+/* A majority of the configured nodes (DESIGN.md, Membership). */
+int
+conf_quorum(const struct cl_conf *c)
+{
+	return c->nnodes / 2 + 1;
+}
+
+/* -f, else $CL_CONF, else the default. */
+const char *
+conf_path(const char *arg)
+{
+	const char *env;
+
+	if (arg != NULL)
+		return arg;
+	if ((env = getenv("CL_CONF")) != NULL && *env != '\0')
+		return env;
+	return CONF_DEFAULT;
+}
+
+/* The canonical form, for -nv: feeding it back gives the same config. */
+void
+conf_print(FILE *fp, const struct cl_conf *c)
+{
+	const struct cl_node	*n;
+	int			 i;
+
+	(void)fprintf(fp, "cluster = \"%s\"\n", c->cluster);
+	(void)fprintf(fp, "keyfile = \"%s\"\n", c->keyfile);
+	(void)fprintf(fp, "rundir = \"%s\"\n", c->rundir);
+	(void)fprintf(fp, "statedir = \"%s\"\n", c->statedir);
+	(void)fprintf(fp, "group = \"%s\"\n", c->group);
+	if (c->self_set)
+		(void)fprintf(fp, "self = %u\n", c->self);
+	(void)fprintf(fp, "heartbeat_ms = %d\n", c->heartbeat_ms);
+	(void)fprintf(fp, "fail_ms = %d\n", c->fail_ms);
+	(void)fprintf(fp, "transition_ms = %d\n", c->transition_ms);
+	(void)fprintf(fp, "damp_ms = %d\n", c->damp_ms);
+	(void)fprintf(fp, "max_payload = %zu\n", c->max_payload);
+	(void)fprintf(fp, "encrypt = %s\n", c->encrypt ? "true" : "false");
+	for (i = 0; i < c->nnodes; i++) {
+		n = &c->nodes[i];
+		(void)fprintf(fp, "\nnode %u {\n", n->id);
+		(void)fprintf(fp, "\tname = \"%s\"\n", n->name);
+		if (strchr(n->host, ':') != NULL)
+			(void)fprintf(fp, "\taddress = \"[%s]:%s\"\n", n->host,
+			    n->port);
+		else
+			(void)fprintf(fp, "\taddress = \"%s:%s\"\n", n->host,
+			    n->port);
+		(void)fprintf(fp, "}\n");
+	}
+}

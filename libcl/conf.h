@@ -1,0 +1,65 @@
+/*
+ * Copyright (c) 2026 The cl developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef CL_CONF_H
+#define CL_CONF_H
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONF_DEFAULT		"/etc/cl/cl.conf"
+#define CONF_NODES_MAX		64		/* nodes per cluster */
+#define CONF_NODEID_MAX		255
+#define CONF_NAME_MAX		64		/* bytes, cluster and node names */
+
+struct cl_node {
+	uint32_t	 id;
+	int		 line;
+	char		 name[CONF_NAME_MAX];
+	char		 host[256];
+	char		 port[8];
+};
+
+struct cl_conf {
+	char		 path[PATH_MAX];
+	char		 cluster[CONF_NAME_MAX];
+	char		 keyfile[PATH_MAX];
+	char		 rundir[PATH_MAX];
+	char		 statedir[PATH_MAX];
+	char		 group[CONF_NAME_MAX];
+	uint32_t	 self;
+	int		 self_set;	/* self = ... rather than by address */
+	int		 heartbeat_ms;
+	int		 fail_ms;
+	int		 transition_ms;
+	int		 damp_ms;
+	int		 encrypt;
+	size_t		 max_payload;
+	int		 nnodes;
+	struct cl_node	 nodes[CONF_NODES_MAX];
+};
+
+typedef void	(*conf_errfn)(const char *);
+
+void			 conf_set_errfn(conf_errfn);
+int			 conf_load(struct cl_conf *, const char *);
+void			 conf_print(FILE *, const struct cl_conf *);
+const struct cl_node	*conf_node(const struct cl_conf *, uint32_t);
+const char		*conf_path(const char *);
+int			 conf_quorum(const struct cl_conf *);
+
+#endif /* CL_CONF_H */

@@ -51,11 +51,25 @@ $(BIN)/clmember: $(call obj,$(CLMEMBER_SRC)) $(LIBCL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BIN)/unit/%: $(OBJDIR)/tests/unit/%.o $(LIBCL)
+# Unit tests may test clmemberd's own files: they link from an archive
+# of its objects (main left out), so they pull in only what they use.
+CLMEMBERD_LIB =	$(OBJDIR)/clmemberd.a
+$(CLMEMBERD_LIB): $(call obj,$(filter-out cmd/clmemberd/clmemberd.c,$(CLMEMBERD_SRC)))
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN)/unit/%: $(OBJDIR)/tests/unit/%.o $(CLMEMBERD_LIB) $(LIBCL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-units: $(UNITS)
+# Test helpers (fake peers and the like) built from tests/lib/*.c.
+TESTTOOL_SRC =	$(wildcard tests/lib/*.c)
+TESTTOOLS =	$(TESTTOOL_SRC:tests/lib/%.c=$(BIN)/test/%)
+$(BIN)/test/%: $(OBJDIR)/tests/lib/%.o $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+units: $(UNITS) $(TESTTOOLS)
 
 # make check: packages, build, unit tests, bats suites, fuzzing.
 check:

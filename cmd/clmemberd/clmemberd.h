@@ -267,6 +267,7 @@ void		 view_init(void);
 void		 view_evaluate(void);
 int		 view_frame(struct peer *, struct frame *);
 void		 view_peer_down(struct peer *);
+void		 view_peer_up(struct peer *);
 void		 view_hb_fields(struct frame *);
 void		 view_take_hb(struct peer *, const struct frame *);
 void		 view_install(const struct cstate *);

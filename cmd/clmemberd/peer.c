@@ -255,6 +255,7 @@ attach(struct hs *h)
 	    (unsigned long long)p->inc);
 	hs_free(h);
 	D->hb_dirty = 1;
+	view_peer_up(p);
 	kick();
 }
 

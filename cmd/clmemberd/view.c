@@ -609,6 +609,25 @@ view_peer_down(struct peer *p)
 	kick();
 }
 
+/* A node that connects learns the view from the coordinator at once. */
+void
+view_peer_up(struct peer *p)
+{
+	struct frame	 f;
+	struct buf	 b;
+
+	if (view_coordinator() != D->self)
+		return;
+	buf_init(&b, WIRE_PAYLOAD_MAX);
+	if (cstate_encode(&D->cs, &b) == 0) {
+		frame_init(&f, "state", ++D->txid);
+		frame_add(&f, "epoch", "%llu", (unsigned long long)D->cs.epoch);
+		frame_payload(&f, buf_ptr(&b), buf_avail(&b));
+		(void)peer_send(p, &f);
+	}
+	buf_free(&b);
+}
+
 /* Our own forced leave (seed 004 L163: the forced-out node "panics"). */
 static void
 panic(const char *fmt, ...)

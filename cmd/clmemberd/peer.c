@@ -233,14 +233,25 @@ attach(struct hs *h)
 {
 	struct peer	*p = D->peers[h->auth->peer];
 	struct conn	*c = h->conn;
+	int		 same;
 
+	/*
+	 * A new connection from the same incarnation (the old one broke,
+	 * the process lives on) keeps the peer alive: no view change for a
+	 * TCP hiccup.  A new incarnation is a restart, and the old one is
+	 * forced out.
+	 */
+	same = p->conn != NULL && p->inc == h->auth->peer_inc &&
+	    p->reach == REACH_UP;
 	if (p->conn != NULL)
 		conn_close(p->conn, "replaced by a new connection");
 	p->conn = c;
 	p->auth = h->auth;
 	p->inc = h->auth->peer_inc;
 	p->last_heard = loop_now();
-	p->hb_seen = 0;
+	p->hb_seen = same;
+	if (same)
+		set_reach(p, REACH_UP);
 	p->backoff = 0;
 	h->auth = NULL;
 	h->attached = 1;

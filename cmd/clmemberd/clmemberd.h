@@ -291,6 +291,7 @@ int		 trans_sub_ack(struct sub *, uint64_t);
 void		 trans_check_stuck(void);
 int		 layers_of(uint32_t, struct layerinfo *, int);
 const char	*ttype_name(enum ttype);
+const char	*ttype_desc(enum ttype);
 void		 states_fmt(const struct cstate *, char *, size_t);
 
 /* cstate.c */

@@ -54,6 +54,15 @@ ttype_name(enum ttype t)
 	return tt_names[t];
 }
 
+/* For people: the logs. */
+const char *
+ttype_desc(enum ttype t)
+{
+	static const char *d[] = { "join", "graceful leave", "forced leave" };
+
+	return d[t];
+}
+
 int
 cstate_encode(const struct cstate *cs, struct buf *b)
 {

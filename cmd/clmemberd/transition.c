@@ -146,7 +146,7 @@ complete(struct cstate *n, struct trans *t)
 	/* Table 1 (L205-214): Joining -> Joined, Leaving -> Inactive,
 	 * Forced-Leaving -> Inactive, once every member has acknowledged. */
 	n->ms[t->node] = t->type == T_JOIN ? MS_JOINED : MS_INACTIVE;
-	log_info("%s of node %u done", ttype_name(t->type), t->node);
+	log_info("%s of node %u done", ttype_desc(t->type), t->node);
 	cstate_drop_trans(n, t);
 }
 
@@ -222,7 +222,7 @@ new_trans(struct cstate *n, uint32_t node, uint64_t inc, enum ttype type,
 	t->parts = *parts;
 	if (type == T_FORCED)
 		ns_del(&t->parts, node);
-	log_info("%s of node %u begins (transition %llu)", ttype_name(type),
+	log_info("%s of node %u begins (transition %llu)", ttype_desc(type),
 	    node, (unsigned long long)t->tid);
 	return t;
 }
@@ -248,7 +248,7 @@ force_out(struct cstate *n, uint32_t id, const struct nodeset *final)
 		/* L197: only as high as an interrupted join had reached. */
 		if (t->type == T_JOIN)
 			top = t->reached;
-		log_info("%s of node %u aborted", ttype_name(t->type), id);
+		log_info("%s of node %u aborted", ttype_desc(t->type), id);
 		cstate_drop_trans(n, t);
 	}
 	n->ms[id] = MS_FORCED;
@@ -750,7 +750,7 @@ trans_check_stuck(void)
 				log_warnx("subsystem %s (layer %d) has not "
 				    "acknowledged the %s of node %u after %llu ms",
 				    D->subs[j].name, ls->layer,
-				    ttype_name(ls->type), ls->node,
+				    ttype_desc(ls->type), ls->node,
 				    (unsigned long long)(now - ls->start));
 				control_event("stuck sub=%s layer=%d node=%u "
 				    "trans=%s", D->subs[j].name, ls->layer,
@@ -769,7 +769,7 @@ trans_check_stuck(void)
 			if (ns_has(&t->acked, (uint32_t)j))
 				ns_del(&waiting, (uint32_t)j);
 		log_warnx("%s of node %u: layer %d barrier %d waits for nodes "
-		    "%s after %llu ms", ttype_name(t->type), t->node, t->layer,
+		    "%s after %llu ms", ttype_desc(t->type), t->node, t->layer,
 		    t->barrier, ns_fmt(&waiting, m, sizeof(m)),
 		    (unsigned long long)(now - t->step_start));
 	}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bats
+# The build itself: warnings as errors under both compilers, install,
+# manual pages.
+
+load lib/common
+
+ROOT=$TESTS_DIR/..
+
+@test "build: gcc, -Wall -Wextra -Werror, no warnings" {
+	run make -C "$ROOT" CC=gcc OBJDIR="$BATS_TEST_TMPDIR/obj" \
+	    BIN="$BATS_TEST_TMPDIR/bin" all units
+	echo "$output"
+	[ "$status" -eq 0 ]
+	! grep -q "warning:" <<<"$output"
+	[ -x "$BATS_TEST_TMPDIR/bin/clmemberd" ]
+}
+
+@test "build: clang, -Wall -Wextra -Werror, no warnings" {
+	command -v clang || skip "clang is not installed"
+	run make -C "$ROOT" CC=clang OBJDIR="$BATS_TEST_TMPDIR/obj" \
+	    BIN="$BATS_TEST_TMPDIR/bin" all units
+	echo "$output"
+	[ "$status" -eq 0 ]
+	! grep -q "warning:" <<<"$output"
+	[ -x "$BATS_TEST_TMPDIR/bin/clmember" ]
+}
+
+@test "install: PREFIX and DESTDIR are honoured" {
+	d=$BATS_TEST_TMPDIR/root
+	run make -C "$ROOT" install PREFIX=/usr DESTDIR="$d"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -x "$d/usr/sbin/clmemberd" ]
+	[ -x "$d/usr/bin/clmember" ]
+	[ -f "$d/usr/share/man/man8/clmemberd.8" ]
+	[ -f "$d/usr/share/man/man1/clmember.1" ]
+	[ -f "$d/usr/share/man/man5/cl.conf.5" ]
+	[ -f "$d/etc/cl/cl.conf.example" ]
+	# Nothing escapes DESTDIR.
+	[ ! -e /usr/sbin/clmemberd ] || [ /usr/sbin/clmemberd -ot "$d/usr/sbin/clmemberd" ]
+}
+
+@test "man pages: mandoc -Tlint is clean" {
+	command -v mandoc || skip "mandoc is not installed"
+	run mandoc -Tlint -Wwarning "$ROOT"/man/man*/*.[158]
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "demo: make demo forms, loses and heals a 3-node cluster" {
+	run "$TESTS_DIR/demo"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "committed a view without node 3" <<<"$output"
+	[ "$(grep -c 'quorum=yes members=1,2,3' <<<"$output")" -ge 6 ]
+	grep -q "quorum=yes members=1,2$" <<<"$output"
+}

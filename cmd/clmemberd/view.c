@@ -201,18 +201,40 @@ view_take_hb(struct peer *p, const struct frame *f)
 	kick();
 }
 
-/* Quorum: in a committed view and hearing a majority of configured nodes
- * among its members. */
+/*
+ * A member takes part in the view unless its leave is done or it says it
+ * is out (it has heard of this view and is not in it: it panicked).  A
+ * node that has not yet heard of the view still counts: it is joining.
+ */
+static int
+participating(uint32_t id)
+{
+	struct peer	*p;
+
+	if (!ns_has(&D->cs.members, id) || D->cs.ms[id] == MS_INACTIVE)
+		return 0;
+	if (id == D->self)
+		return D->inview;
+	p = D->peers[id];
+	return p->inview || p->seen < D->cs.epoch;
+}
+
+/* Quorum: in a committed view and hearing a majority of the configured
+ * nodes among the members that take part in it. */
 static void
 update_quorum(const struct nodeset *alive)
 {
 	struct nodeset	 in;
 	char		 m[1024];
+	uint32_t	 id;
 	int		 q = 0;
 
 	if (D->inview) {
 		in = *alive;
 		ns_and(&in, &D->cs.members);
+		NS_FOREACH(id, alive)
+			if (!participating(id))
+				ns_del(&in, id);
 		q = ns_count(&in) >= D->quorum_size;
 		if (!q && !D->leaving) {
 			panic("lost quorum: hear %d of the %d nodes needed "
@@ -696,7 +718,13 @@ view_install(const struct cstate *ncs)
 	D->cs = *ncs;
 	if (newepoch && old->epoch > 0)
 		note_removed(old, ncs);
-	if (!ns_has(&ncs->members, D->self) || ncs->inc[D->self] != D->inc) {
+	/*
+	 * Out of the view: not a member, or our leave is done (we go now,
+	 * without waiting for the view that drops us: it needs a quorum we
+	 * may not leave behind).
+	 */
+	if (!ns_has(&ncs->members, D->self) || ncs->inc[D->self] != D->inc ||
+	    (D->leaving && ncs->ms[D->self] == MS_INACTIVE)) {
 		D->inview = 0;
 		update_reach();
 		if (newepoch)

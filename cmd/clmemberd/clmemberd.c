@@ -74,6 +74,7 @@ heartbeat(void *arg)
 	timer_in(&D->hbt, (uint64_t)D->conf.heartbeat_ms);
 	peer_heartbeat();
 	trans_check_stuck();
+	trans_resync();
 	kick();
 }
 

@@ -188,6 +188,7 @@ struct lstep {
 	uint32_t		 pending;	/* sub slots yet to ack */
 	uint64_t		 txid[SUBS_MAX];
 	int			 done;
+	uint64_t		 done_at;	/* ms */
 	uint64_t		 acked_epoch;	/* ack sent under this view */
 	uint64_t		 start;		/* ms */
 	int			 warned;
@@ -272,6 +273,7 @@ void		 view_hb_fields(struct frame *);
 void		 view_take_hb(struct peer *, const struct frame *);
 void		 view_install(const struct cstate *);
 void		 view_publish(struct cstate *);
+void		 view_resend(void);
 void		 view_leave(int);
 void		 view_join(void);
 uint32_t	 view_coordinator(void);
@@ -289,6 +291,7 @@ void		 trans_sub_gone(struct sub *);
 void		 trans_sub_added(struct sub *);
 int		 trans_sub_ack(struct sub *, uint64_t);
 void		 trans_check_stuck(void);
+void		 trans_resync(void);
 int		 layers_of(uint32_t, struct layerinfo *, int);
 const char	*ttype_name(enum ttype);
 const char	*ttype_desc(enum ttype);

@@ -452,6 +452,7 @@ static void
 step_done(struct lstep *ls)
 {
 	ls->done = 1;
+	ls->done_at = loop_now();
 	if (ls->local)
 		local_next(ls);
 	else
@@ -773,4 +774,43 @@ trans_check_stuck(void)
 		    t->barrier, ns_fmt(&waiting, m, sizeof(m)),
 		    (unsigned long long)(now - t->step_start));
 	}
+}
+
+/*
+ * A connection that breaks and comes back from the same process causes
+ * no view change, and may lose a state or an acknowledgement in flight.
+ * Both are idempotent, so every heartbeat: members send again the acks
+ * of steps still waiting, the coordinator sends its state again while a
+ * step waits for someone.
+ */
+void
+trans_resync(void)
+{
+	uint64_t	 now = loop_now(), lag = 2 * (uint64_t)D->conf.heartbeat_ms;
+	struct lstep	*ls;
+	struct trans	*t;
+	int		 i, waiting = 0;
+
+	for (i = 0; i < D->nsteps; i++) {
+		ls = &D->steps[i];
+		if (ls->local || !ls->done || now - ls->done_at < lag)
+			continue;
+		t = cstate_trans(&D->cs, ls->tid);
+		if (t == NULL || t->layer != ls->layer ||
+		    t->barrier != ls->barrier)
+			continue;
+		ls->acked_epoch = 0;
+		ls->done_at = now;
+		send_tack(ls);
+	}
+	if (view_coordinator() != D->self)
+		return;
+	for (i = 0; i < D->cs.ntrans; i++) {
+		t = &D->cs.trans[i];
+		if (t->layer != 0 && now - t->step_start >= lag &&
+		    !ns_subset(&t->parts, &t->acked))
+			waiting = 1;
+	}
+	if (waiting)
+		view_resend();
 }

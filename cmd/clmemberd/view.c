@@ -47,6 +47,7 @@
 static void	 panic(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));
 static void	 update_reach(void);
+static void	 send_state(struct peer *, const char *, const struct cstate *);
 
 uint32_t
 view_coordinator(void)
@@ -332,8 +333,6 @@ static void
 commit(const struct nodeset *acked)
 {
 	struct cstate	*ncs;
-	struct frame	 f;
-	struct buf	 b;
 	char		 m[1024];
 
 	if ((ncs = malloc(sizeof(*ncs))) == NULL) {
@@ -352,14 +351,7 @@ commit(const struct nodeset *acked)
 	}
 	D->proposing = 0;
 	timer_stop(&D->p_timer);
-	buf_init(&b, WIRE_PAYLOAD_MAX);
-	if (cstate_encode(ncs, &b) == 0) {
-		frame_init(&f, "commit", ++D->txid);
-		frame_add(&f, "epoch", "%llu", (unsigned long long)ncs->epoch);
-		frame_payload(&f, buf_ptr(&b), buf_avail(&b));
-		peer_broadcast(&f, NULL);
-	}
-	buf_free(&b);
+	send_state(NULL, "commit", ncs);
 	view_install(ncs);
 	free(ncs);
 }
@@ -631,23 +623,38 @@ view_peer_down(struct peer *p)
 	kick();
 }
 
-/* A node that connects learns the view from the coordinator at once. */
-void
-view_peer_up(struct peer *p)
+/* The current state, to one peer or (p NULL) to all. */
+static void
+send_state(struct peer *p, const char *op, const struct cstate *cs)
 {
 	struct frame	 f;
 	struct buf	 b;
 
-	if (view_coordinator() != D->self)
-		return;
 	buf_init(&b, WIRE_PAYLOAD_MAX);
-	if (cstate_encode(&D->cs, &b) == 0) {
-		frame_init(&f, "state", ++D->txid);
-		frame_add(&f, "epoch", "%llu", (unsigned long long)D->cs.epoch);
+	if (cstate_encode(cs, &b) == 0) {
+		frame_init(&f, op, ++D->txid);
+		frame_add(&f, "epoch", "%llu", (unsigned long long)cs->epoch);
 		frame_payload(&f, buf_ptr(&b), buf_avail(&b));
-		(void)peer_send(p, &f);
+		if (p != NULL)
+			(void)peer_send(p, &f);
+		else
+			peer_broadcast(&f, NULL);
 	}
 	buf_free(&b);
+}
+
+/* A node that connects learns the view from the coordinator at once. */
+void
+view_peer_up(struct peer *p)
+{
+	if (view_coordinator() == D->self)
+		send_state(p, "state", &D->cs);
+}
+
+void
+view_resend(void)
+{
+	send_state(NULL, "state", &D->cs);
 }
 
 /* Our own forced leave (seed 004 L163: the forced-out node "panics"). */
@@ -771,18 +778,8 @@ view_install(const struct cstate *ncs)
 void
 view_publish(struct cstate *ncs)
 {
-	struct frame	 f;
-	struct buf	 b;
-
 	ncs->ver = D->cs.ver + 1;
-	buf_init(&b, WIRE_PAYLOAD_MAX);
-	if (cstate_encode(ncs, &b) == 0) {
-		frame_init(&f, "state", ++D->txid);
-		frame_add(&f, "epoch", "%llu", (unsigned long long)ncs->epoch);
-		frame_payload(&f, buf_ptr(&b), buf_avail(&b));
-		peer_broadcast(&f, NULL);
-	}
-	buf_free(&b);
+	send_state(NULL, "state", ncs);
 	view_install(ncs);
 }
 

@@ -97,7 +97,7 @@ int
 auth_loadkey(const char *path, uint8_t *key, char *err, size_t errlen)
 {
 	struct stat	 st;
-	char		 b[KEYFILE_LEN + 2];
+	char		 b[KEYFILE_LEN + 3];	/* key, newline, one more */
 	ssize_t		 n;
 	int		 fd;
 
@@ -133,6 +133,12 @@ auth_loadkey(const char *path, uint8_t *key, char *err, size_t errlen)
 	b[n] = '\0';
 	if (n > 0 && b[n - 1] == '\n')
 		b[--n] = '\0';
+	if (n > KEYFILE_LEN || memchr(b, '\n', (size_t)n) != NULL) {
+		(void)snprintf(err, errlen, "%s: not a cl key (%d hex digits "
+		    "on one line expected; make one with clmember keygen)",
+		    path, KEYFILE_LEN);
+		goto fail;
+	}
 	if (hex_decode(b, key, AUTH_KEYLEN) == -1) {
 		(void)snprintf(err, errlen, "%s: not a cl key (%d hex digits "
 		    "expected; make one with clmember keygen)", path,
@@ -450,6 +456,11 @@ seal_mac(struct auth *a, struct buf *out, const struct frame *f)
 	char	 hex[AUTH_MACLEN * 2 + 1];
 	size_t	 start;
 
+	/* seq= and mac= are keys too: the peer's parser counts them. */
+	if (f->nkv > WIRE_KEYS_MAX - 2) {
+		errno = EMSGSIZE;
+		return -1;
+	}
 	start = buf_avail(out);
 	if (wire_encode_head(out, f) == -1 ||
 	    buf_printf(out, "seq=%llu\nlen=%zu\n",
@@ -536,6 +547,9 @@ open_stream(struct auth *a, struct frame *f)
 
 	if (strcmp(f->op, "sealed") != 0 || f->len < SS_ABYTES)
 		return fail(a, "unsealed frame on an encrypted connection");
+	/* The outer header is not authenticated: it must be exactly ours. */
+	if (f->txid != 0 || f->nkv != 0)
+		return fail(a, "sealed frame with a forged outer header");
 	buf_truncate(&a->plain, 0);
 	if (buf_reserve(&a->plain, f->len - SS_ABYTES) == -1)
 		return fail(a, "sealed frame too large");

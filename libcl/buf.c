@@ -90,20 +90,32 @@ int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;
-	int	 n;
+	char	 small[256], *t;
+	int	 n, rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return -1;
-	if (buf_reserve(b, (size_t)n + 1) == -1)
+	if ((size_t)n < sizeof(small))
+		return buf_append(b, small, (size_t)n);
+	/*
+	 * Formatted elsewhere: vsnprintf writes a NUL after the text, and
+	 * a buffer filled to exactly max has no room for it.
+	 */
+	if ((size_t)n > b->max - buf_avail(b)) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	if ((t = malloc((size_t)n + 1)) == NULL)
 		return -1;
 	va_start(ap, fmt);
-	(void)vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	(void)vsnprintf(t, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
+	rc = buf_append(b, t, (size_t)n);
+	free(t);
+	return rc;
 }
 
 void

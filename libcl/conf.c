@@ -21,6 +21,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/param.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -39,6 +40,21 @@ static void	 stderr_errfn(const char *);
 
 static conf_errfn errfn = stderr_errfn;
 static int	 nerrors;
+
+/*
+ * The line each top-level option was last set on, recorded while
+ * libconfuse parses, so checks made after parsing (fail_ms against
+ * heartbeat_ms, self against the nodes) still name the line at fault.
+ */
+static struct optline {
+	const char	*name;
+	int		 line;
+} optlines[] = {
+	{ "cluster", 0 }, { "keyfile", 0 }, { "rundir", 0 },
+	{ "statedir", 0 }, { "group", 0 }, { "self", 0 },
+	{ "heartbeat_ms", 0 }, { "fail_ms", 0 }, { "transition_ms", 0 },
+	{ "damp_ms", 0 }, { "max_payload", 0 }, { "encrypt", 0 },
+};
 
 static void
 stderr_errfn(const char *msg)
@@ -80,12 +96,61 @@ report(const char *file, int line, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* libconfuse's own messages (syntax, types, unknown keys). */
+/*
+ * libconfuse's own messages (syntax, types, unknown keys).  "node" is
+ * the only titled section, so a duplicate title is a node id used twice:
+ * say so in the user's words.
+ */
 static void
 cfg_errfn(cfg_t *cfg, const char *fmt, va_list ap)
 {
-	vreport(cfg != NULL && cfg->filename != NULL ? cfg->filename :
-	    "cl.conf", cfg != NULL ? cfg->line : 0, fmt, ap);
+	const char	*file = "cl.conf", *t;
+	char		 msg[1024];
+	size_t		 n;
+	int		 line = 0;
+
+	if (cfg != NULL && cfg->filename != NULL)
+		file = cfg->filename;
+	if (cfg != NULL)
+		line = cfg->line;
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	t = "found duplicate title '";
+	n = strlen(t);
+	if (strncmp(msg, t, n) == 0 && strlen(msg) > n) {
+		msg[strlen(msg) - 1] = '\0';
+		report(file, line, "node %s: duplicate node id (defined "
+		    "twice)", msg + n);
+		return;
+	}
+	report(file, line, "%s", msg);
+}
+
+static void
+note_line(cfg_t *cfg, cfg_opt_t *opt)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(optlines) / sizeof(optlines[0]); i++)
+		if (strcmp(optlines[i].name, opt->name) == 0)
+			optlines[i].line = cfg->line;
+}
+
+static int
+line_of(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(optlines) / sizeof(optlines[0]); i++)
+		if (strcmp(optlines[i].name, name) == 0)
+			return optlines[i].line;
+	return 0;
+}
+
+static int
+valid_any(cfg_t *cfg, cfg_opt_t *opt)
+{
+	note_line(cfg, opt);
+	return 0;
 }
 
 static int
@@ -93,6 +158,7 @@ check_range(cfg_t *cfg, cfg_opt_t *opt, long lo, long hi)
 {
 	long	 v;
 
+	note_line(cfg, opt);
 	v = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
 	if (v < lo || v > hi)
 		report(cfg->filename, cfg->line, "%s = %ld: must be %ld to %ld",
@@ -124,6 +190,7 @@ valid_name(cfg_t *cfg, cfg_opt_t *opt)
 	const char	*s;
 	size_t		 i, n;
 
+	note_line(cfg, opt);
 	s = cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
 	n = s != NULL ? strlen(s) : 0;
 	if (n == 0 || n >= CONF_NAME_MAX) {
@@ -309,11 +376,12 @@ copy_str(struct cl_conf *c, cfg_t *cfg, const char *key, char *dst,
 
 	s = cfg_getstr(cfg, key);
 	if (s == NULL || *s == '\0') {
-		report(c->path, 0, "%s: must not be empty", key);
+		report(c->path, line_of(key), "%s: must not be empty", key);
 		return;
 	}
 	if (strlcpy(dst, s, len) >= len)
-		report(c->path, 0, "%s: longer than %zu bytes", key, len - 1);
+		report(c->path, line_of(key), "%s: longer than %zu bytes",
+		    key, len - 1);
 }
 
 static void
@@ -335,7 +403,8 @@ load_globals(struct cl_conf *c, cfg_t *cfg)
 		c->self_set = 1;
 	}
 	if (c->fail_ms < 2 * c->heartbeat_ms)
-		report(c->path, 0, "fail_ms (%d) must be at least twice "
+		report(c->path, MAX(line_of("fail_ms"),
+		    line_of("heartbeat_ms")), "fail_ms (%d) must be at least twice "
 		    "heartbeat_ms (%d)", c->fail_ms, c->heartbeat_ms);
 }
 
@@ -348,7 +417,8 @@ check_nodes(struct cl_conf *c)
 	}
 	if (c->self_set) {
 		if (conf_node(c, c->self) == NULL)
-			report(c->path, 0, "self = %u: no such node", c->self);
+			report(c->path, line_of("self"),
+			    "self = %u: no such node", c->self);
 		return;
 	}
 	(void)find_self(c);
@@ -380,11 +450,13 @@ conf_load(struct cl_conf *c, const char *path)
 		CFG_END()
 	};
 	cfg_t		*cfg;
-	unsigned int	 i;
+	size_t		 i;
 	int		 rc;
 
 	memset(c, 0, sizeof(*c));
 	nerrors = 0;
+	for (i = 0; i < sizeof(optlines) / sizeof(optlines[0]); i++)
+		optlines[i].line = 0;
 	if (strlcpy(c->path, path, sizeof(c->path)) >= sizeof(c->path)) {
 		report(path, 0, "path too long");
 		return -1;
@@ -403,6 +475,11 @@ conf_load(struct cl_conf *c, const char *path)
 	(void)cfg_set_validate_func(cfg, "max_payload", valid_payload);
 	(void)cfg_set_validate_func(cfg, "cluster", valid_name);
 	(void)cfg_set_validate_func(cfg, "node|name", valid_name);
+	(void)cfg_set_validate_func(cfg, "keyfile", valid_any);
+	(void)cfg_set_validate_func(cfg, "rundir", valid_any);
+	(void)cfg_set_validate_func(cfg, "statedir", valid_any);
+	(void)cfg_set_validate_func(cfg, "group", valid_any);
+	(void)cfg_set_validate_func(cfg, "encrypt", valid_any);
 
 	rc = cfg_parse(cfg, path);
 	if (rc == CFG_FILE_ERROR) {
@@ -453,6 +530,19 @@ conf_path(const char *arg)
 	return CONF_DEFAULT;
 }
 
+/* key = "value", quoted so that libconfuse reads back the same bytes. */
+static void
+print_str(FILE *fp, const char *key, const char *val)
+{
+	(void)fprintf(fp, "%s = \"", key);
+	for (; *val != '\0'; val++) {
+		if (*val == '"' || *val == '\\')
+			(void)fputc('\\', fp);
+		(void)fputc(*val, fp);
+	}
+	(void)fprintf(fp, "\"\n");
+}
+
 /* The canonical form, for -nv: feeding it back gives the same config. */
 void
 conf_print(FILE *fp, const struct cl_conf *c)
@@ -460,11 +550,11 @@ conf_print(FILE *fp, const struct cl_conf *c)
 	const struct cl_node	*n;
 	int			 i;
 
-	(void)fprintf(fp, "cluster = \"%s\"\n", c->cluster);
-	(void)fprintf(fp, "keyfile = \"%s\"\n", c->keyfile);
-	(void)fprintf(fp, "rundir = \"%s\"\n", c->rundir);
-	(void)fprintf(fp, "statedir = \"%s\"\n", c->statedir);
-	(void)fprintf(fp, "group = \"%s\"\n", c->group);
+	print_str(fp, "cluster", c->cluster);
+	print_str(fp, "keyfile", c->keyfile);
+	print_str(fp, "rundir", c->rundir);
+	print_str(fp, "statedir", c->statedir);
+	print_str(fp, "group", c->group);
 	if (c->self_set)
 		(void)fprintf(fp, "self = %u\n", c->self);
 	(void)fprintf(fp, "heartbeat_ms = %d\n", c->heartbeat_ms);

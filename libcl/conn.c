@@ -103,13 +103,16 @@ conn_close(struct conn *c, const char *why)
 {
 	if (c->dead)
 		return;
+	/* why may live in what on_close frees (the auth's error). */
+	if (why != c->why)
+		(void)strlcpy(c->why, why, sizeof(c->why));
 	c->dead = 1;
 	timer_stop(&c->stall);
 	loop_fd_del(c->fd);
 	(void)close(c->fd);
 	c->fd = -1;
 	if (c->on_close != NULL)
-		c->on_close(c, why, c->arg);
+		c->on_close(c, c->why, c->arg);
 	if (!c->busy)
 		conn_free(c);
 }
@@ -119,8 +122,7 @@ conn_stalled(void *arg)
 {
 	struct conn	*c = arg;
 
-	conn_close(c, c->draining ? "closed after error reply" :
-	    "incomplete frame, peer too slow");
+	conn_close(c, c->draining ? c->why : "incomplete frame, peer too slow");
 }
 
 static void
@@ -216,6 +218,8 @@ conn_error(struct conn *c, uint64_t txid, const char *status,
 		conn_close(c, reason);
 		return -1;
 	}
+	/* The close, when the reply is out, names the fault. */
+	(void)snprintf(c->why, sizeof(c->why), "%s: %s", status, reason);
 	c->draining = 1;
 	timer_in(&c->stall, 1000);
 	return 0;
@@ -312,7 +316,7 @@ conn_io(int fd, short ev, void *arg)
 		if (flush(c) == -1)
 			conn_close(c, strerror(errno));
 		else if (c->draining && buf_avail(&c->out) == 0)
-			conn_close(c, "closed after error reply");
+			conn_close(c, c->why);
 	}
 	if (!c->dead && !c->draining && (ev & (POLLIN | POLLERR | POLLHUP)) &&
 	    fill(c) == 0)

@@ -50,6 +50,7 @@ struct conn {
 	int		 busy;
 	int		 dead;
 	int		 draining;	/* close once out is written */
+	char		 why[160];	/* why it closes, kept past the cause */
 	uint64_t	 frames_in;
 	uint64_t	 frames_out;
 };

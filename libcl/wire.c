@@ -274,6 +274,7 @@ wire_parse(struct wire_parser *p, const uint8_t *buf, size_t n,
     struct frame *f)
 {
 	const uint8_t	*line, *nl;
+	const char	*why;
 	enum wire_result r;
 	size_t		 scan;
 
@@ -290,6 +291,9 @@ wire_parse(struct wire_parser *p, const uint8_t *buf, size_t n,
 		if (scan > WIRE_HDR_MAX - p->off)
 			scan = WIRE_HDR_MAX - p->off;
 		if ((nl = memchr(line, '\n', scan)) == NULL) {
+			/* A bad byte never becomes good: refuse it now. */
+			if ((why = bad_byte(line, scan)) != NULL)
+				return bad(p, why);
 			if (p->off + scan >= WIRE_HDR_MAX)
 				return bad(p, "header over 8192 bytes");
 			if (scan > LINE_MAX_LEN)
@@ -311,7 +315,8 @@ wire_parse(struct wire_parser *p, const uint8_t *buf, size_t n,
 		if (r == WIRE_ERROR)
 			return r;
 		p->lines++;
-		if (p->lines > WIRE_KEYS_MAX + 1)
+		/* The first line, the keys and the len line. */
+		if (p->lines > WIRE_KEYS_MAX + 2)
 			return bad(p, "too many keys");
 		p->off += (size_t)(nl - line) + 1;
 	}

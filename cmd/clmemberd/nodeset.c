@@ -140,7 +140,7 @@ ns_parse(const char *str, struct nodeset *s)
 			return -1;
 		ns_add(s, (uint32_t)id);
 		p = end;
-		if (*p == ',')
+		if (*p == ',' && p[1] != '\0')
 			p++;
 		else if (*p != '\0')
 			return -1;

@@ -197,16 +197,16 @@ peer_closed(struct conn *c, const char *why, void *arg)
 {
 	struct peer	*p = arg;
 
-	(void)c;
 	if (p->conn == NULL)
 		return;
+	/* c->name has the address this connection came from. */
+	log_info("%s: connection lost: %s", c->name, why);
 	p->conn = NULL;
 	auth_free(p->auth);
 	free(p->auth);
 	p->auth = NULL;
 	p->hb_seen = 0;
 	ns_clear(&p->alive);
-	log_info("node %u (%s): connection lost: %s", p->id, p->addr, why);
 	set_reach(p, D->inview && ns_has(&D->cs.members, p->id) ?
 	    REACH_SUSPECT : REACH_DOWN);
 	view_peer_down(p);

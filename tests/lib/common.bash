@@ -85,3 +85,73 @@ dump_logs() {
 		tail -40 "$f"
 	done
 }
+
+# --- Helpers for membership.bats and security.bats. ---
+
+# node_pid K: node K's clmemberd pid.
+node_pid() {
+	"$CLUSTERCTL" pid "$C" "$1"
+}
+
+# node_port K: node K's TCP port, from its own config.
+node_port() {
+	sed -n "s/^node $1 { address = \"[^\"]*:\([0-9]*\)\" }$/\1/p" \
+	    "$(conf "$1")"
+}
+
+# epoch_of K: the epoch in node K's status.
+epoch_of() {
+	field "$(view "$1")" epoch
+}
+
+# wait_view MEMBERS [MS]: every node in MEMBERS shows that view, with
+# quorum, at one epoch (clusterctl wait).
+wait_view() {
+	"$CLUSTERCTL" wait "$C" "$@"
+}
+
+# watch_start K FILE: `clmember watch` on node K into FILE, in the
+# background; returns once it is connected to the daemon.
+watch_start() {
+	local k=$1 i
+	OUT=$2
+	bg "$CLMEMBER" -f "$(conf "$k")" watch
+	# Connected when its socket shows in the daemon's peer list; the
+	# tool sends "watch" right after connecting, so also give it a moment.
+	for i in $(seq 1 100); do
+		ls -l "/proc/$LAST_PID/fd" 2>/dev/null | grep -q socket && break
+		sleep 0.02
+	done
+	sleep 0.2
+}
+
+# event_ms FILE ERE: the time= of the first line of FILE matching ERE, in
+# ms since the epoch (watch lines end in time=SECONDS.MICROSECONDS).
+event_ms() {
+	local line t
+	line=$(grep -E -- "$2" "$1" | head -1)
+	[ -n "$line" ] || return 1
+	t=${line##*time=}
+	echo $((${t%.*} * 1000 + 10#${t#*.} / 1000))
+}
+
+# log_mark K: the number of lines in node K's log now; log_since K MARK:
+# the lines added after the mark.
+log_mark() {
+	wc -l <"$C/n$1/log"
+}
+
+log_since() {
+	tail -n +"$(($2 + 1))" "$C/n$1/log"
+}
+
+# rss_kb PID [KEY]: VmRSS (or KEY, e.g. VmHWM) of a process, in kB.
+rss_kb() {
+	awk -v k="${2:-VmRSS}:" '$1 == k { print $2 }' "/proc/$1/status"
+}
+
+# flunk MSG...: fail the test with a message.
+flunk() {
+	echo "$*" >&2
+	return 1
+}

@@ -1,0 +1,459 @@
+/*
+ * Copyright (c) 2026 The cl developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * cl.conf loading (libcl/conf.c): defaults, every key, errors as
+ * "file:line: message" (all value errors in one run), the -nv round
+ * trip through conf_print, and conf_quorum.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "unit.h"
+
+#define ERRS_MAX	32
+
+static char	 errs[ERRS_MAX][1400];
+static int	 nerrs;
+static char	 path[64];
+static struct cl_conf c1, c2;
+
+static void
+collect(const char *msg)
+{
+	if (nerrs < ERRS_MAX)
+		(void)strlcpy(errs[nerrs], msg, sizeof(errs[nerrs]));
+	nerrs++;
+}
+
+/* Write text to a new temporary file; its name goes to path. */
+static int
+write_conf(const char *text)
+{
+	FILE	*fp;
+	int	 fd;
+
+	(void)snprintf(path, sizeof(path), "%s/cl-conf.XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	if ((fd = mkstemp(path)) == -1)
+		return -1;
+	if ((fp = fdopen(fd, "w")) == NULL) {
+		(void)close(fd);
+		return -1;
+	}
+	(void)fputs(text, fp);
+	return fclose(fp) == 0 ? 0 : -1;
+}
+
+/* Load text as a config file; errors go to errs[]. */
+static int
+load(struct cl_conf *c, const char *text)
+{
+	int	 rc;
+
+	nerrs = 0;
+	if (write_conf(text) == -1) {
+		unit_diag("cannot write a temporary config");
+		return -2;
+	}
+	rc = conf_load(c, path);
+	(void)unlink(path);
+	return rc;
+}
+
+static void
+show_errs(void)
+{
+	int	 i;
+
+	for (i = 0; i < nerrs && i < ERRS_MAX; i++)
+		unit_diag("error: %s", errs[i]);
+}
+
+/*
+ * An error "path:line: ..." containing text was reported; line 0 means
+ * "path: ..." (an error of the whole file), -1 any line or none.
+ */
+static int
+has_err(int line, const char *text)
+{
+	char	 pre[128];
+	int	 i;
+
+	if (line > 0)
+		(void)snprintf(pre, sizeof(pre), "%s:%d: ", path, line);
+	else if (line == 0)
+		(void)snprintf(pre, sizeof(pre), "%s: ", path);
+	else
+		(void)snprintf(pre, sizeof(pre), "%s:", path);
+	for (i = 0; i < nerrs && i < ERRS_MAX; i++)
+		if (strncmp(errs[i], pre, strlen(pre)) == 0 &&
+		    strstr(errs[i] + strlen(pre), text) != NULL)
+			return 1;
+	return 0;
+}
+
+/* text fails to load with an error at line naming what. */
+static void
+refuse(const char *name, const char *text, int line, const char *what)
+{
+	int	 rc;
+
+	rc = load(&c1, text);
+	if (!CHECKF(rc == -1 && has_err(line, what), "%s: %s%.0d%s...%s...",
+	    name, line >= 0 ? "file:" : "file...", line, line > 0 ? ": " : " ",
+	    what)) {
+		unit_diag("conf_load returned %d", rc);
+		show_errs();
+	}
+}
+
+static void
+test_defaults(void)
+{
+	int	 rc;
+
+	rc = load(&c1, "self = 1\nnode 1 { address = \"198.51.100.1:7000\" }\n");
+	if (!CHECK(rc == 0 && nerrs == 0, "minimal config loads"))
+		show_errs();
+	CHECK_STR(c1.path, path, "path kept");
+	CHECK_STR(c1.cluster, "cl", "default cluster");
+	CHECK_STR(c1.keyfile, "/etc/cl/cl.key", "default keyfile");
+	CHECK_STR(c1.rundir, "/run/cl", "default rundir");
+	CHECK_STR(c1.statedir, "/var/lib/cl", "default statedir");
+	CHECK_STR(c1.group, "cl", "default group");
+	CHECK(c1.heartbeat_ms == 100, "default heartbeat_ms 100");
+	CHECK(c1.fail_ms == 1000, "default fail_ms 1000");
+	CHECK(c1.transition_ms == 10000, "default transition_ms 10000");
+	CHECK(c1.damp_ms == 10000, "default damp_ms 10000");
+	CHECK(c1.max_payload == 16 * 1024 * 1024, "default max_payload 16 MiB");
+	CHECK(c1.encrypt == 0, "default encrypt false");
+	CHECK(c1.self == 1 && c1.self_set == 1, "self = 1 taken");
+	CHECK(c1.nnodes == 1 && c1.nodes[0].id == 1 &&
+	    strcmp(c1.nodes[0].host, "198.51.100.1") == 0 &&
+	    strcmp(c1.nodes[0].port, "7000") == 0,
+	    "node 1: host and port split");
+	CHECK_STR(c1.nodes[0].name, "node1", "default node name node<id>");
+	CHECK(conf_node(&c1, 1) == &c1.nodes[0] && conf_node(&c1, 2) == NULL,
+	    "conf_node finds configured nodes only");
+}
+
+static const char full[] =
+    "# every key\n"
+    "cluster = \"prod-1.a_b\"\n"
+    "keyfile = \"/srv/cl/key file\"\n"
+    "rundir = \"/srv/run\"\n"
+    "statedir = \"/srv/state\"\n"
+    "group = \"wheel\"\n"
+    "self = 7\n"
+    "heartbeat_ms = 50\n"
+    "fail_ms = 400\n"
+    "transition_ms = 2500\n"
+    "damp_ms = 3000\n"
+    "max_payload = 65536\n"
+    "encrypt = true\n"
+    "node 7 {\n"
+    "\tname = \"alpha\"\n"
+    "\taddress = \"10.1.2.3:7001\"\n"
+    "}\n"
+    "node 12 { address = \"[2001:db8::5]:7002\" }\n"
+    "node 255 {\n"
+    "\tname = \"Zed-9.x\"\n"
+    "\taddress = \"host.example:65535\"\n"
+    "}\n";
+
+static void
+test_every_key(void)
+{
+	int	 rc;
+
+	rc = load(&c1, full);
+	if (!CHECK(rc == 0 && nerrs == 0, "config with every key loads"))
+		show_errs();
+	CHECK_STR(c1.cluster, "prod-1.a_b", "cluster parsed");
+	CHECK_STR(c1.keyfile, "/srv/cl/key file", "keyfile parsed");
+	CHECK_STR(c1.rundir, "/srv/run", "rundir parsed");
+	CHECK_STR(c1.statedir, "/srv/state", "statedir parsed");
+	CHECK_STR(c1.group, "wheel", "group parsed");
+	CHECK(c1.self == 7 && c1.self_set, "self parsed");
+	CHECK(c1.heartbeat_ms == 50, "heartbeat_ms parsed");
+	CHECK(c1.fail_ms == 400, "fail_ms parsed");
+	CHECK(c1.transition_ms == 2500, "transition_ms parsed");
+	CHECK(c1.damp_ms == 3000, "damp_ms parsed");
+	CHECK(c1.max_payload == 65536, "max_payload parsed");
+	CHECK(c1.encrypt == 1, "encrypt parsed");
+	CHECK(c1.nnodes == 3, "three nodes");
+	CHECK(c1.nodes[0].id == 7 && strcmp(c1.nodes[0].name, "alpha") == 0 &&
+	    strcmp(c1.nodes[0].host, "10.1.2.3") == 0 &&
+	    strcmp(c1.nodes[0].port, "7001") == 0, "node 7 parsed");
+	CHECK(c1.nodes[1].id == 12 &&
+	    strcmp(c1.nodes[1].host, "2001:db8::5") == 0 &&
+	    strcmp(c1.nodes[1].port, "7002") == 0 &&
+	    strcmp(c1.nodes[1].name, "node12") == 0,
+	    "node 12: bracketed IPv6 address parsed");
+	CHECK(c1.nodes[2].id == 255 &&
+	    strcmp(c1.nodes[2].name, "Zed-9.x") == 0 &&
+	    strcmp(c1.nodes[2].host, "host.example") == 0 &&
+	    strcmp(c1.nodes[2].port, "65535") == 0, "node 255 parsed");
+}
+
+static void
+test_errors(void)
+{
+	static const char n1[] = "node 1 { address = \"198.51.100.1:1\" }\n";
+	char	 s[2048];
+	int	 rc;
+
+	/* libconfuse's own errors: types, unknown keys, syntax. */
+	refuse("heartbeat_ms not a number",
+	    "self = 1\nheartbeat_ms = abc\nnode 1 { address = \"h:1\" }\n", 2,
+	    "heartbeat_ms");
+	refuse("encrypt not a boolean",
+	    "self = 1\n\nencrypt = maybe\nnode 1 { address = \"h:1\" }\n", 3,
+	    "encrypt");
+	refuse("self not a number",
+	    "self = \"one\"\nnode 1 { address = \"h:1\" }\n", 1, "self");
+	refuse("unknown key", "self = 1\nfoo = 1\nnode 1 { address = \"h:1\" }\n",
+	    2, "foo");
+	refuse("unknown key in a node",
+	    "self = 1\nnode 1 {\naddress = \"h:1\"\nport = 5\n}\n", 4,
+	    "port");
+	refuse("syntax error", "self = 1\nnode 1 { address = \"h:1\" }\n}\n",
+	    -1, "");
+
+	/* Node ids. */
+	refuse("duplicate node id",
+	    "self = 1\nnode 1 { address = \"h:1\" }\nnode 1 { address = "
+	    "\"h:2\" }\n", 3, "1");
+	refuse("duplicate node id, 1 and 01",
+	    "self = 1\nnode 1 { address = \"h:1\" }\nnode 01 { address = "
+	    "\"h:2\" }\n", 3, "duplicate id");
+	refuse("node id 0", "self = 1\nnode 0 { address = \"h:1\" }\n", 2,
+	    "id must be a number from 1 to 255");
+	refuse("node id 256", "self = 1\nnode 256 { address = \"h:1\" }\n", 2,
+	    "id must be a number from 1 to 255");
+	refuse("node id -1", "self = 1\nnode -1 { address = \"h:1\" }\n", 2,
+	    "id must be a number from 1 to 255");
+	refuse("node id abc", "self = 1\nnode abc { address = \"h:1\" }\n", 2,
+	    "id must be a number from 1 to 255");
+	refuse("node id 1x", "self = 1\nnode 1x { address = \"h:1\" }\n", 2,
+	    "id must be a number from 1 to 255");
+
+	/* Addresses. */
+	refuse("address without a port", "self = 1\nnode 1 { address = "
+	    "\"198.51.100.1\" }\n", 2, "is not host:port");
+	refuse("address with port 0", "self = 1\nnode 1 { address = "
+	    "\"h:0\" }\n", 2, "is not host:port");
+	refuse("address with port 65536", "self = 1\nnode 1 { address = "
+	    "\"h:65536\" }\n", 2, "is not host:port");
+	refuse("address with an empty port", "self = 1\nnode 1 { address = "
+	    "\"h:\" }\n", 2, "is not host:port");
+	refuse("address with an empty host", "self = 1\nnode 1 { address = "
+	    "\":7000\" }\n", 2, "is not host:port");
+	refuse("address with a port word", "self = 1\nnode 1 { address = "
+	    "\"h:http\" }\n", 2, "is not host:port");
+	refuse("bracketed IPv6 address without ':' before the port", "self = 1\nnode 1 { address = "
+	    "\"[::1]7000\" }\n", 2, "is not host:port");
+	refuse("node without an address", "self = 1\nnode 1 { name = \"x\" }\n",
+	    2, "no address");
+	refuse("two nodes, one address", "self = 1\nnode 1 { address = "
+	    "\"h:1\" }\nnode 2 { address = \"h:1\" }\n", 3, "also node 1");
+
+	/* Values. */
+	refuse("heartbeat_ms 0", "self = 1\nheartbeat_ms = 0\n"
+	    "node 1 { address = \"h:1\" }\n", 2, "heartbeat_ms = 0");
+	refuse("max_payload too small", "self = 1\nmax_payload = 1\n"
+	    "node 1 { address = \"h:1\" }\n", 2, "max_payload = 1");
+	refuse("self 0", "self = 0\nnode 1 { address = \"h:1\" }\n", 1,
+	    "self = 0");
+	refuse("self 256", "self = 256\nnode 1 { address = \"h:1\" }\n", 1,
+	    "self = 256");
+	refuse("cluster name with a space", "self = 1\ncluster = \"a b\"\n"
+	    "node 1 { address = \"h:1\" }\n", 2, "cluster");
+	refuse("node name with '!'", "self = 1\nnode 1 {\naddress = \"h:1\"\n"
+	    "name = \"bad!\"\n}\n", 4, "name");
+	refuse("empty keyfile", "self = 1\nkeyfile = \"\"\n"
+	    "node 1 { address = \"h:1\" }\n", 2, "keyfile");
+	refuse("no node sections", "self = 1\n", 0, "no node");
+	/* These two have a line to name: the statement at fault. */
+	rc = load(&c1, "self = 1\nheartbeat_ms = 600\n"
+	    "node 1 { address = \"h:1\" }\n");
+	if (!CHECK(rc == -1 && (has_err(2, "fail_ms") ||
+	    has_err(2, "heartbeat_ms")),
+	    "fail_ms < 2 * heartbeat_ms: \"file:2: ...\" (the heartbeat_ms "
+	    "line)"))
+		show_errs();
+	refuse("self naming no node",
+	    "\nself = 9\nnode 1 { address = \"h:1\" }\n", 2,
+	    "self = 9: no such node");
+	refuse("no self and no local address",
+	    "node 1 { address = \"198.51.100.1:7000\" }\n"
+	    "node 2 { address = \"198.51.100.2:7000\" }\n", 0,
+	    "no node address is local");
+	refuse("no self and two local addresses",
+	    "node 1 { address = \"127.0.0.1:7000\" }\n"
+	    "node 2 { address = \"127.0.0.1:7001\" }\n", 0,
+	    "2 node addresses are local");
+	rc = load(&c1, "node 1 { address = \"198.51.100.1:7000\" }\n"
+	    "node 2 { address = \"127.0.0.1:7001\" }\n");
+	CHECK(rc == 0 && c1.self == 2 && c1.self_set == 0,
+	    "no self: the node with a local address is self");
+
+	/* Every value error of one file in one run. */
+	(void)snprintf(s, sizeof(s),
+	    "self = 0\n"				/* 1 */
+	    "heartbeat_ms = 0\n"			/* 2 */
+	    "max_payload = 1\n"				/* 3 */
+	    "cluster = \"a b\"\n"			/* 4 */
+	    "node 300 { address = \"h:1\" }\n"		/* 5 */
+	    "node 2 { address = \"nothing\" }\n"	/* 6 */
+	    "%s", n1);					/* 7 */
+	rc = load(&c1, s);
+	if (!CHECK(rc == -1 && nerrs >= 6 && has_err(1, "self = 0") &&
+	    has_err(2, "heartbeat_ms = 0") && has_err(3, "max_payload = 1") &&
+	    has_err(4, "cluster") && has_err(5, "node \"300\"") &&
+	    has_err(6, "node 2"), "six value errors reported in one run"))
+		show_errs();
+
+	nerrs = 0;
+	(void)strlcpy(path, "/nonexistent/cl.conf", sizeof(path));
+	rc = conf_load(&c1, path);
+	if (!CHECK(rc == -1 && has_err(0, "No such file"),
+	    "missing file: \"file: No such file or directory\""))
+		show_errs();
+}
+
+static int
+same_conf(const struct cl_conf *a, const struct cl_conf *b)
+{
+	int	 i;
+
+	if (strcmp(a->cluster, b->cluster) || strcmp(a->keyfile, b->keyfile) ||
+	    strcmp(a->rundir, b->rundir) || strcmp(a->statedir, b->statedir) ||
+	    strcmp(a->group, b->group) || a->self != b->self ||
+	    a->self_set != b->self_set || a->heartbeat_ms != b->heartbeat_ms ||
+	    a->fail_ms != b->fail_ms || a->transition_ms != b->transition_ms ||
+	    a->damp_ms != b->damp_ms || a->encrypt != b->encrypt ||
+	    a->max_payload != b->max_payload || a->nnodes != b->nnodes)
+		return 0;
+	for (i = 0; i < a->nnodes; i++)
+		if (a->nodes[i].id != b->nodes[i].id ||
+		    strcmp(a->nodes[i].name, b->nodes[i].name) ||
+		    strcmp(a->nodes[i].host, b->nodes[i].host) ||
+		    strcmp(a->nodes[i].port, b->nodes[i].port))
+			return 0;
+	return 1;
+}
+
+/* conf_print of text, loaded back: the same config (clmemberd -nv). */
+static void
+roundtrip(const char *name, const char *text)
+{
+	static char	 out1[8192], out2[8192];
+	FILE		*fp;
+	int		 rc;
+
+	rc = load(&c1, text);
+	if (!CHECKF(rc == 0, "%s: loads", name)) {
+		show_errs();
+		return;
+	}
+	if ((fp = fmemopen(out1, sizeof(out1), "w")) == NULL)
+		return;
+	conf_print(fp, &c1);
+	(void)fclose(fp);
+	rc = load(&c2, out1);
+	if (!CHECKF(rc == 0, "%s: conf_print output loads", name)) {
+		show_errs();
+		unit_diag("%s", out1);
+		return;
+	}
+	CHECKF(same_conf(&c1, &c2), "%s: the same config back", name);
+	if ((fp = fmemopen(out2, sizeof(out2), "w")) == NULL)
+		return;
+	conf_print(fp, &c2);
+	(void)fclose(fp);
+	CHECKF(strcmp(out1, out2) == 0, "%s: printing is idempotent", name);
+}
+
+static void
+test_roundtrip(void)
+{
+	roundtrip("round trip, every key", full);
+	roundtrip("round trip, defaults",
+	    "self = 1\nnode 1 { address = \"198.51.100.1:7000\" }\n");
+	roundtrip("round trip, self by address",
+	    "node 1 { address = \"198.51.100.1:7000\" }\n"
+	    "node 2 { address = \"127.0.0.1:7001\" }\n");
+	roundtrip("round trip, IPv6 and names",
+	    "self = 3\nnode 3 {\naddress = \"[::1]:9\"\nname = \"n-3\"\n}\n"
+	    "node 1 { address = \"[fe80::1]:10\" }\n");
+	/* Paths may hold any byte libconfuse can quote. */
+	roundtrip("round trip, a keyfile path with a quote and a backslash",
+	    "self = 1\nkeyfile = \"/etc/cl/\\\"odd\\\"\\\\name.key\"\n"
+	    "node 1 { address = \"198.51.100.1:7000\" }\n");
+}
+
+static void
+test_quorum(void)
+{
+	static const int want[] = { 0, 1, 2, 2, 3, 3, 4, 4 };
+	char	 s[4096];
+	size_t	 n;
+	int	 i, k, bad = 0;
+
+	for (k = 1; k <= 7; k++) {
+		n = (size_t)snprintf(s, sizeof(s), "self = 1\n");
+		for (i = 1; i <= k; i++)
+			n += (size_t)snprintf(s + n, sizeof(s) - n,
+			    "node %d { address = \"198.51.100.%d:7000\" }\n", i, i);
+		if (load(&c1, s) != 0 || c1.nnodes != k ||
+		    conf_quorum(&c1) != want[k]) {
+			unit_diag("%d nodes: quorum %d, want %d", k,
+			    conf_quorum(&c1), want[k]);
+			bad++;
+		}
+	}
+	CHECK(bad == 0, "conf_quorum is a majority of 1 to 7 nodes");
+	n = (size_t)snprintf(s, sizeof(s), "self = 1\n");
+	for (i = 1; i <= CONF_NODES_MAX; i++)
+		n += (size_t)snprintf(s + n, sizeof(s) - n,
+		    "node %d { address = \"h:%d\" }\n", i, i);
+	CHECK(load(&c1, s) == 0 && conf_quorum(&c1) == CONF_NODES_MAX / 2 + 1,
+	    "64 nodes load, quorum 33");
+	n = (size_t)snprintf(s, sizeof(s), "self = 1\n");
+	for (i = 1; i <= CONF_NODES_MAX + 1; i++)
+		n += (size_t)snprintf(s + n, sizeof(s) - n,
+		    "node %d { address = \"h:%d\" }\n", i, i);
+	CHECK(load(&c1, s) == -1 && has_err(CONF_NODES_MAX + 2, "more than"),
+	    "65 nodes refused at the 65th");
+}
+
+int
+main(void)
+{
+	conf_set_errfn(collect);
+	test_defaults();
+	test_every_key();
+	test_errors();
+	test_roundtrip();
+	test_quorum();
+	return unit_done();
+}

@@ -19,7 +19,7 @@ CPPFLAGS +=	-std=c11 -D_DEFAULT_SOURCE -Ilibcl \
 LDLIBS +=	$(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lm
 
 OBJDIR ?=	obj
-BIN =		bin
+BIN ?=		bin
 
 LIBCL_SRC =	libcl/auth.c libcl/buf.c libcl/conf.c libcl/conn.c libcl/ctl.c \
 		libcl/log.c libcl/loop.c libcl/sock.c libcl/wire.c
@@ -58,6 +58,9 @@ $(CLMEMBERD_LIB): $(call obj,$(filter-out cmd/clmemberd/clmemberd.c,$(CLMEMBERD_
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# Unit tests include clmemberd.h for its pure modules (cstate, nodeset).
+$(OBJDIR)/tests/unit/%.o: CPPFLAGS += -Icmd/clmemberd
+
 $(BIN)/unit/%: $(OBJDIR)/tests/unit/%.o $(CLMEMBERD_LIB) $(LIBCL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -77,18 +80,37 @@ check:
 	@$(MAKE) --no-print-directory all units
 	@tests/run
 
-# clang's libFuzzer with ASan and UBSan on the frame parser.
+# clang's libFuzzer with ASan and UBSan: the frame parser, and the
+# cluster-state decoder peers send each other.
 FUZZ_TIME ?=	60
 FUZZ_CC ?=	clang
 FUZZ_FLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
-fuzz: $(BIN)/fuzz/fuzz_wire
+FUZZ_TARGETS =	$(BIN)/fuzz/fuzz_wire $(BIN)/fuzz/fuzz_cstate
+FUZZ_WIRE_SRC =	tests/fuzz/fuzz_wire.c libcl/wire.c libcl/buf.c
+FUZZ_CSTATE_SRC = tests/fuzz/fuzz_cstate.c cmd/clmemberd/cstate.c libcl/wire.c \
+		cmd/clmemberd/nodeset.c libcl/buf.c
+
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
 	tests/fuzz/run $(FUZZ_TIME)
 
-$(BIN)/fuzz/%: tests/fuzz/%.c $(LIBCL_SRC)
+$(BIN)/fuzz/fuzz_wire: $(FUZZ_WIRE_SRC) $(wildcard libcl/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< libcl/wire.c libcl/buf.c \
-	    libcl/auth.c $(LDLIBS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $(FUZZ_WIRE_SRC) $(LDLIBS)
+
+$(BIN)/fuzz/fuzz_cstate: $(FUZZ_CSTATE_SRC) $(wildcard libcl/*.h cmd/clmemberd/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -Icmd/clmemberd $(FUZZ_FLAGS) -o $@ \
+	    $(FUZZ_CSTATE_SRC) $(LDLIBS)
+
+# Everything again under ASan and UBSan, in bin/san, for tests/sanitize.bats.
+SAN_FLAGS =	-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all
+sanitize:
+	$(MAKE) --no-print-directory OBJDIR=obj/san BIN=bin/san \
+	    CFLAGS="$(SAN_FLAGS)" all units
 
 demo: all
 	@tests/demo
@@ -113,6 +135,6 @@ manlint:
 clean:
 	rm -rf $(OBJDIR) $(BIN)
 
-.PHONY: all units check fuzz demo bench install manlint clean
+.PHONY: all units check fuzz fuzz-build sanitize demo bench install manlint clean
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

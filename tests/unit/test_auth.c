@@ -491,7 +491,7 @@ test_limits(void)
 	(void)handshake(&ca, &sa);
 	frame_init(&fsent, "many", 1);
 	for (i = 0; i < WIRE_KEYS_MAX; i++) {
-		char	 k[8];
+		char	 k[16];
 
 		(void)snprintf(k, sizeof(k), "k%d", i);
 		frame_add(&fsent, k, "%d", i);

@@ -55,6 +55,7 @@
 #include <sodium.h>
 
 #include "auth.h"
+#include "conf.h"
 
 #define SS_ABYTES	crypto_secretstream_xchacha20poly1305_ABYTES
 #define SS_HDRBYTES	crypto_secretstream_xchacha20poly1305_HEADERBYTES
@@ -199,6 +200,25 @@ auth_confid(const char *nodelist, char *out)
 	(void)crypto_generichash(h, sizeof(h), (const uint8_t *)nodelist,
 	    strlen(nodelist), NULL, 0);
 	(void)hex_encode(h, sizeof(h), out, AUTH_CONFIDLEN + 1);
+}
+
+/* auth_confid of c's node list, in the canonical order every node uses. */
+void
+auth_confid_conf(const struct cl_conf *c, char *out)
+{
+	const struct cl_node *n;
+	char		 list[CONF_NODES_MAX * 300];
+	size_t		 off = 0;
+	uint32_t	 id;
+
+	list[0] = '\0';
+	for (id = 1; id <= CONF_NODEID_MAX; id++) {
+		if ((n = conf_node(c, id)) == NULL)
+			continue;
+		off += (size_t)snprintf(list + off, sizeof(list) - off,
+		    "%u=%s:%s;", n->id, n->host, n->port);
+	}
+	auth_confid(list, out);
 }
 
 void

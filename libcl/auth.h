@@ -72,6 +72,8 @@ int	 auth_init(void);
 int	 auth_loadkey(const char *, uint8_t *, char *, size_t);
 int	 auth_keygen(const char *, char *, size_t);
 void	 auth_confid(const char *, char *);
+struct cl_conf;
+void	 auth_confid_conf(const struct cl_conf *, char *);
 
 void	 auth_new(struct auth *, const struct auth_conf *, int);
 void	 auth_free(struct auth *);

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "loop.h"
+#include "sock.h"
 
 #define LOOP_SIGMAX	65		/* signals we can route */
 
@@ -145,18 +146,6 @@ sig_drain(int fd, short ev, void *arg)
 	}
 }
 
-static int
-set_nonblock_cloexec(int fd)
-{
-	int	 fl;
-
-	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
-		return -1;
-	return 0;
-}
-
 int
 loop_init(void)
 {
@@ -164,8 +153,8 @@ loop_init(void)
 	L.now = clock_ms();
 	if (pipe(L.sigpipe) == -1)
 		return -1;
-	if (set_nonblock_cloexec(L.sigpipe[0]) == -1 ||
-	    set_nonblock_cloexec(L.sigpipe[1]) == -1)
+	if (sock_nonblock(L.sigpipe[0]) == -1 ||
+	    sock_nonblock(L.sigpipe[1]) == -1)
 		return -1;
 	return loop_fd_add(L.sigpipe[0], POLLIN, sig_drain, NULL);
 }

@@ -114,25 +114,6 @@ conf_log(const char *msg)
 	log_warnx("%s", msg);
 }
 
-/* The node list in a canonical order: nodes must agree on it. */
-static void
-make_confid(const struct cl_conf *c, char *out)
-{
-	const struct cl_node *n;
-	char		 list[CONF_NODES_MAX * 300];
-	size_t		 off = 0;
-	uint32_t	 id;
-
-	list[0] = '\0';
-	for (id = 1; id <= NODEID_MAX; id++) {
-		if ((n = conf_node(c, id)) == NULL)
-			continue;
-		off += (size_t)snprintf(list + off, sizeof(list) - off,
-		    "%u=%s:%s;", n->id, n->host, n->port);
-	}
-	auth_confid(list, out);
-}
-
 /* SIGHUP: timers may change; the node list needs a restart. */
 static void
 on_hup(int sig, void *arg)
@@ -153,7 +134,7 @@ on_hup(int sig, void *arg)
 		free(nc);
 		return;
 	}
-	make_confid(nc, id);
+	auth_confid_conf(nc, id);
 	if (strcmp(id, D->aconf.confid) != 0 || nc->self != D->self ||
 	    nc->encrypt != D->conf.encrypt ||
 	    strcmp(nc->cluster, D->conf.cluster) != 0)
@@ -251,7 +232,7 @@ setup(int debug, int held)
 	D->aconf.inc = D->inc;
 	D->aconf.encrypt = D->conf.encrypt;
 	D->aconf.maxpayload = D->conf.max_payload;
-	make_confid(&D->conf, D->aconf.confid);
+	auth_confid_conf(&D->conf, D->aconf.confid);
 	D->ctlfd = D->tcpfd = -1;
 }
 

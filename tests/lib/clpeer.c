@@ -136,26 +136,6 @@ sleep_ms(long ms)
 		;
 }
 
-/* Exactly clmemberd's make_confid (cmd/clmemberd/clmemberd.c): the node
- * list in a canonical order, hashed; a peer with another list is refused. */
-static void
-make_confid(const struct cl_conf *c, char *out)
-{
-	const struct cl_node *n;
-	char		 list[CONF_NODES_MAX * 300];
-	size_t		 off = 0;
-	uint32_t	 id;
-
-	list[0] = '\0';
-	for (id = 1; id <= CONF_NODEID_MAX; id++) {
-		if ((n = conf_node(c, id)) == NULL)
-			continue;
-		off += (size_t)snprintf(list + off, sizeof(list) - off,
-		    "%u=%s:%s;", n->id, n->host, n->port);
-	}
-	auth_confid(list, out);
-}
-
 static void
 pconn_init(struct pconn *pc, int fd, int n)
 {
@@ -895,7 +875,7 @@ main(int argc, char *argv[])
 	} while (ac.inc == 0);
 	ac.encrypt = conf.encrypt;
 	ac.maxpayload = conf.max_payload;
-	make_confid(&conf, ac.confid);
+	auth_confid_conf(&conf, ac.confid);
 
 	target_id = tid != -1 ? (uint32_t)tid : conf.self;
 	if ((tn = conf_node(&conf, target_id)) == NULL)

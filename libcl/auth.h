@@ -71,6 +71,10 @@ struct auth {
 int	 auth_init(void);
 int	 auth_loadkey(const char *, uint8_t *, char *, size_t);
 int	 auth_keygen(const char *, char *, size_t);
+/* What sealing adds to a frame: the inner header and the tag. */
+#define AUTH_SEAL_OVERHEAD \
+	(WIRE_HDR_MAX + crypto_secretstream_xchacha20poly1305_ABYTES)
+
 void	 auth_confid(const char *, char *);
 struct cl_conf;
 void	 auth_confid_conf(const struct cl_conf *, char *);

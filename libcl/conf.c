@@ -22,15 +22,18 @@
 
 #include <sys/types.h>
 #include <sys/param.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <confuse.h>
 
@@ -424,6 +427,129 @@ check_nodes(struct cl_conf *c)
 	(void)find_self(c);
 }
 
+/*
+ * libconfuse 3.3 counts a comment's line more than once, so every error
+ * after a comment named the wrong line.  Blank the comments out here,
+ * newlines kept, and libconfuse sees no comment to miscount.  Quoted
+ * strings are left alone, and a slash pair starts a comment only where a
+ * token could start, as in libconfuse's lexer ("a//b" is a string).
+ */
+static void
+blank_comments(char *s, size_t n)
+{
+	enum { TEXT, DQUOTE, SQUOTE, LINE, BLOCK } st = TEXT;
+	int	 tokstart = 1;
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		switch (st) {
+		case TEXT:
+			if (s[i] == '"' || s[i] == '\'')
+				st = s[i] == '"' ? DQUOTE : SQUOTE;
+			else if (s[i] == '#' || (tokstart && s[i] == '/' &&
+			    i + 1 < n && (s[i + 1] == '/' || s[i + 1] == '*'))) {
+				st = s[i] == '/' && s[i + 1] == '*' ? BLOCK : LINE;
+				s[i] = ' ';
+				if (st == BLOCK)
+					s[++i] = ' ';
+				break;
+			}
+			tokstart = strchr(" \t\r\n{}()=,;+", s[i]) != NULL;
+			break;
+		case DQUOTE:
+		case SQUOTE:
+			if (s[i] == '\\' && i + 1 < n)
+				i++;
+			else if (s[i] == (st == DQUOTE ? '"' : '\''))
+				st = TEXT;
+			tokstart = 0;
+			break;
+		case LINE:
+			if (s[i] == '\n') {
+				st = TEXT;
+				tokstart = 1;
+			} else
+				s[i] = ' ';
+			break;
+		case BLOCK:
+			if (s[i] == '*' && i + 1 < n && s[i + 1] == '/') {
+				s[i] = s[i + 1] = ' ';
+				i++;
+				st = TEXT;
+				tokstart = 1;
+			} else if (s[i] != '\n')
+				s[i] = ' ';
+			break;
+		}
+	}
+}
+
+/*
+ * Parse path with its comments blanked out (see blank_comments).  A file
+ * that cannot be read is reported here.
+ */
+static int
+parse_file(cfg_t *cfg, const char *path)
+{
+	struct stat	 st;
+	char		*text = NULL;
+	FILE		*fp = NULL;
+	ssize_t		 r;
+	size_t		 n = 0;
+	int		 fd, rc = CFG_FILE_ERROR, save;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		report(path, 0, "%s", strerror(errno));
+		return CFG_FILE_ERROR;
+	}
+	if (fstat(fd, &st) == -1)
+		goto out;
+	if (!S_ISREG(st.st_mode)) {
+		report(path, 0, "not a regular file");
+		(void)close(fd);
+		return CFG_FILE_ERROR;
+	}
+	if (st.st_size > CONF_FILE_MAX) {
+		report(path, 0, "larger than %d bytes", CONF_FILE_MAX);
+		(void)close(fd);
+		return CFG_FILE_ERROR;
+	}
+	if ((text = malloc((size_t)st.st_size + 2)) == NULL)
+		goto out;
+	while (n < (size_t)st.st_size + 1) {
+		r = read(fd, text + n, (size_t)st.st_size + 1 - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			goto out;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > (size_t)st.st_size) {	/* grew while we read it */
+		errno = EAGAIN;
+		goto out;
+	}
+	text[n++] = '\n';		/* fmemopen refuses a size of 0 */
+	blank_comments(text, n);
+	if ((fp = fmemopen(text, n, "r")) == NULL)
+		goto out;
+	free(cfg->filename);
+	if ((cfg->filename = strdup(path)) == NULL)
+		goto out;
+	rc = cfg_parse_fp(cfg, fp);
+out:
+	save = errno;
+	if (rc == CFG_FILE_ERROR)
+		report(path, 0, "%s", strerror(errno));
+	if (fp != NULL)
+		(void)fclose(fp);
+	free(text);
+	(void)close(fd);
+	errno = save;
+	return rc;
+}
+
 int
 conf_load(struct cl_conf *c, const char *path)
 {
@@ -481,9 +607,8 @@ conf_load(struct cl_conf *c, const char *path)
 	(void)cfg_set_validate_func(cfg, "group", valid_any);
 	(void)cfg_set_validate_func(cfg, "encrypt", valid_any);
 
-	rc = cfg_parse(cfg, path);
+	rc = parse_file(cfg, path);
 	if (rc == CFG_FILE_ERROR) {
-		report(path, 0, "%s", strerror(errno));
 		cfg_free(cfg);
 		return -1;
 	}

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #define CONF_DEFAULT		"/etc/cl/cl.conf"
+#define CONF_FILE_MAX		(1024 * 1024)	/* bytes of cl.conf */
 #define CONF_NODES_MAX		64		/* nodes per cluster */
 #define CONF_NODEID_MAX		255
 #define CONF_NAME_MAX		64		/* bytes, cluster and node names */

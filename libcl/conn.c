@@ -70,9 +70,17 @@ conn_set_auth(struct conn *c, struct auth *a)
 	c->auth = a;
 }
 
+/*
+ * The largest payload a frame may carry.  On an encrypted connection a
+ * frame travels whole inside a sealed frame, so the sealed frame's own
+ * limit is the inner frame's largest header and payload plus the tag.
+ * Call after conn_set_auth.
+ */
 void
 conn_set_maxpayload(struct conn *c, size_t n)
 {
+	if (c->auth != NULL && c->auth->conf->encrypt)
+		n += AUTH_SEAL_OVERHEAD;
 	c->wp.maxpayload = n;
 	c->in.max = WIRE_HDR_MAX + n;
 }

@@ -292,6 +292,14 @@ test_errors(void)
 	refuse("empty keyfile", "self = 1\nkeyfile = \"\"\n"
 	    "node 1 { address = \"h:1\" }\n", 2, "keyfile");
 	refuse("no node sections", "self = 1\n", 0, "no node");
+	/* libconfuse 3.3 miscounts comment lines; conf.c blanks them. */
+	refuse("after two # comments", "# a\n# b\nfoo = 1\n", 3, "foo");
+	refuse("after // and a block comment", "/* a\nb */\nself = 1 // c\n"
+	    "foo = 1\n", 4, "foo");
+	CHECK(load(&c1, "keyfile = \"/k#1//x\" # c\nself = 1\n"
+	    "node 1 { address = \"h:1\" } /* n */\n") == 0 &&
+	    strcmp(c1.keyfile, "/k#1//x") == 0,
+	    "a # or // inside quotes is not a comment");
 	/* These two have a line to name: the statement at fault. */
 	rc = load(&c1, "self = 1\nheartbeat_ms = 600\n"
 	    "node 1 { address = \"h:1\" }\n");

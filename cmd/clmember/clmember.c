@@ -93,7 +93,14 @@ send_req(struct frame *f)
 		err(1, "%s", ctl.path);
 }
 
-/* The next frame; errors from the daemon end the tool. */
+static int	 subscribed;	/* cmd_subscribe has registered */
+static const char *now_str(void);
+
+/*
+ * The next frame (1), end of file (0), or for a subscriber an
+ * acknowledgement that came too late (2); other errors from the daemon
+ * end the tool.
+ */
 static int
 recv_frame(struct frame *f, int timeout)
 {
@@ -111,6 +118,18 @@ recv_frame(struct frame *f, int timeout)
 		err(1, "%s", ctl.path);
 	}
 	if (strcmp(f->op, "error") == 0) {
+		/*
+		 * An acknowledgement of a notification the daemon withdrew
+		 * (the node was forced out, or a forced leave cut the step
+		 * short) is late, not wrong: say so and go on.
+		 */
+		if (subscribed && frame_get(f, "status") != NULL &&
+		    strcmp(frame_get(f, "status"), "unknown") == 0) {
+			(void)printf("withdrawn tid=%llu time=%s\n",
+			    (unsigned long long)f->txid, now_str());
+			(void)fflush(stdout);
+			return 2;
+		}
 		r = frame_get(f, "reason");
 		errx(1, "clmemberd: %s", r != NULL ? r : "error");
 	}
@@ -251,7 +270,7 @@ cmd_subscribe(int argc, char **argv)
 	const char	*errstr;
 	char		 name[WIRE_KEY_MAX + 1];
 	long		 layer = -1, delay = 0;
-	int		 ch, bj = 1, bl = 1, bf = 1;
+	int		 ch, rc, bj = 1, bl = 1, bf = 1;
 
 	(void)snprintf(name, sizeof(name), "sub%ld", (long)getpid());
 	optind = 1;
@@ -296,8 +315,9 @@ cmd_subscribe(int argc, char **argv)
 	    name, layer, frame_get(&f, "node"), frame_get(&f, "epoch"),
 	    now_str());
 	(void)fflush(stdout);
-	while (recv_frame(&f, -1) == 1) {
-		if (strcmp(f.op, "notify") != 0)
+	subscribed = 1;
+	while ((rc = recv_frame(&f, -1)) != 0) {
+		if (rc != 1 || strcmp(f.op, "notify") != 0)
 			continue;
 		print_record("notify", &f, order, 1);
 		(void)fflush(stdout);

@@ -56,6 +56,7 @@ static struct optline {
 	{ "cluster", 0 }, { "keyfile", 0 }, { "rundir", 0 },
 	{ "statedir", 0 }, { "group", 0 }, { "self", 0 },
 	{ "heartbeat_ms", 0 }, { "fail_ms", 0 }, { "transition_ms", 0 },
+	{ "msg_timeout_ms", 0 },
 	{ "damp_ms", 0 }, { "max_payload", 0 }, { "encrypt", 0 },
 };
 
@@ -398,6 +399,7 @@ load_globals(struct cl_conf *c, cfg_t *cfg)
 	c->heartbeat_ms = (int)cfg_getint(cfg, "heartbeat_ms");
 	c->fail_ms = (int)cfg_getint(cfg, "fail_ms");
 	c->transition_ms = (int)cfg_getint(cfg, "transition_ms");
+	c->msg_timeout_ms = (int)cfg_getint(cfg, "msg_timeout_ms");
 	c->damp_ms = (int)cfg_getint(cfg, "damp_ms");
 	c->max_payload = (size_t)cfg_getint(cfg, "max_payload");
 	c->encrypt = cfg_getbool(cfg, "encrypt") == cfg_true;
@@ -568,6 +570,7 @@ conf_load(struct cl_conf *c, const char *path)
 		CFG_INT("heartbeat_ms", 100, CFGF_NONE),
 		CFG_INT("fail_ms", 1000, CFGF_NONE),
 		CFG_INT("transition_ms", 10000, CFGF_NONE),
+		CFG_INT("msg_timeout_ms", 1000, CFGF_NONE),
 		CFG_INT("damp_ms", 10000, CFGF_NONE),
 		CFG_INT("max_payload", 16 * 1024 * 1024, CFGF_NONE),
 		CFG_BOOL("encrypt", cfg_false, CFGF_NONE),
@@ -596,6 +599,7 @@ conf_load(struct cl_conf *c, const char *path)
 	(void)cfg_set_validate_func(cfg, "heartbeat_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "fail_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "transition_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "msg_timeout_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "damp_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "self", valid_self);
 	(void)cfg_set_validate_func(cfg, "max_payload", valid_payload);
@@ -685,6 +689,7 @@ conf_print(FILE *fp, const struct cl_conf *c)
 	(void)fprintf(fp, "heartbeat_ms = %d\n", c->heartbeat_ms);
 	(void)fprintf(fp, "fail_ms = %d\n", c->fail_ms);
 	(void)fprintf(fp, "transition_ms = %d\n", c->transition_ms);
+	(void)fprintf(fp, "msg_timeout_ms = %d\n", c->msg_timeout_ms);
 	(void)fprintf(fp, "damp_ms = %d\n", c->damp_ms);
 	(void)fprintf(fp, "max_payload = %zu\n", c->max_payload);
 	(void)fprintf(fp, "encrypt = %s\n", c->encrypt ? "true" : "false");

@@ -47,6 +47,7 @@ struct cl_conf {
 	int		 heartbeat_ms;
 	int		 fail_ms;
 	int		 transition_ms;
+	int		 msg_timeout_ms;
 	int		 damp_ms;
 	int		 encrypt;
 	size_t		 max_payload;

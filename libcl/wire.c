@@ -379,6 +379,22 @@ fail:
 	return -1;
 }
 
+/* Remove key from f, if it is there; the others keep their order. */
+void
+frame_del(struct frame *f, const char *key)
+{
+	int	 i;
+
+	for (i = 0; i < f->nkv; i++) {
+		if (strcmp(f->kv[i].key, key) != 0)
+			continue;
+		memmove(&f->kv[i], &f->kv[i + 1],
+		    (size_t)(f->nkv - i - 1) * sizeof(f->kv[0]));
+		f->nkv--;
+		return;
+	}
+}
+
 void
 frame_payload(struct frame *f, const void *p, size_t n)
 {

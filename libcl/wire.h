@@ -87,6 +87,7 @@ size_t		 wire_framelen(const struct wire_parser *);
 void		 frame_init(struct frame *, const char *, uint64_t);
 int		 frame_add(struct frame *, const char *, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
+void		 frame_del(struct frame *, const char *);
 void		 frame_payload(struct frame *, const void *, size_t);
 const char	*frame_get(const struct frame *, const char *);
 int		 frame_getu64(const struct frame *, const char *, uint64_t *);

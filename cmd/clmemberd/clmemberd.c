@@ -304,6 +304,7 @@ main(int argc, char *argv[])
 	if (statefile_load() == -1)
 		exit(1);
 	view_init();
+	route_init();
 	if (control_init() == -1 || peer_init() == -1)
 		exit(1);
 	timer_in(&D->hbt, (uint64_t)D->conf.heartbeat_ms);

@@ -42,6 +42,9 @@
 #define PEER_OUTMAX	(4 * 1024 * 1024)	/* bytes queued to a peer */
 #define CLIENT_OUTMAX	(1024 * 1024)		/* bytes queued to a client */
 #define HELLO_PAYLOAD	4096		/* bytes, before authentication */
+#define SVCS_MAX	64		/* services per node */
+#define RCPT_PER_CLIENT	1024		/* receipts a client awaits */
+#define ROUTE_PEER_MAX	(2 * 1024 * 1024) /* routed bytes queued to a peer */
 
 /* A set of node ids, 1 to NODEID_MAX. */
 struct nodeset {
@@ -154,6 +157,9 @@ struct peer {
 	double			 penalty;
 	uint64_t		 penalty_at;	/* ms */
 	int			 damped;
+	/* Its services, from its latest svcs frame. */
+	int			 nsvcs;
+	char			 svcs[SVCS_MAX][WIRE_KEY_MAX + 1];
 };
 
 /* A local subsystem registered on the control socket. */
@@ -165,6 +171,8 @@ struct sub {
 	struct client		*client;
 };
 
+struct svc;
+
 struct client {
 	TAILQ_ENTRY(client)	 entry;
 	struct conn		*conn;
@@ -175,6 +183,8 @@ struct client {
 	int			 watching;
 	int			 doomed;	/* close at the next turn */
 	struct sub		*sub;
+	struct svc		*svc;		/* its routing service */
+	int			 nrcpts;	/* receipts it awaits */
 };
 
 /* A step a local layer works on: seed 004's notification and its acks. */
@@ -312,6 +322,16 @@ void		 control_event(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));
 int		 control_notify(struct sub *, struct frame *);
 void		 control_shutdown(void);
+
+/* route.c */
+void		 route_init(void);
+int		 route_client_frame(struct client *, struct frame *);
+int		 route_register(struct client *, const char *, const char **);
+void		 route_client_gone(struct client *);
+int		 route_peer_frame(struct peer *, struct frame *);
+void		 route_peer_up(struct peer *);
+void		 route_peer_down(struct peer *);
+int		 route_services(struct buf *);
 
 /* statefile.c */
 int		 statefile_load(void);

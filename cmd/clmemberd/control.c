@@ -54,6 +54,8 @@ static int	 cmd_register(struct client *, struct frame *);
 static int	 cmd_ack(struct client *, struct frame *);
 static int	 cmd_join(struct client *, struct frame *);
 static int	 cmd_leave(struct client *, struct frame *);
+static int	 cmd_service(struct client *, struct frame *);
+static int	 cmd_services(struct client *, struct frame *);
 
 static const struct cmd cmds[] = {
 	{ "status",	0, cmd_status },
@@ -62,6 +64,8 @@ static const struct cmd cmds[] = {
 	{ "ack",	1, cmd_ack },
 	{ "join",	1, cmd_join },
 	{ "leave",	1, cmd_leave },
+	{ "service",	1, cmd_service },
+	{ "services",	0, cmd_services },
 };
 
 static struct timer	 reapt;
@@ -407,6 +411,43 @@ cmd_leave(struct client *cl, struct frame *req)
 	return reply(cl, "ok", req->txid, NULL, NULL);
 }
 
+/* Register a service for message routing (route.c). */
+static int
+cmd_service(struct client *cl, struct frame *req)
+{
+	struct frame	 f;
+	const char	*why;
+
+	if (route_register(cl, frame_get(req, "name"), &why) == -1)
+		return refuse(cl, req->txid, strcmp(why, "exists") == 0 ?
+		    "exists" : "invalid", "service %s: %s",
+		    frame_get(req, "name") != NULL ? frame_get(req, "name") :
+		    "(no name=)", why);
+	frame_init(&f, "ok", req->txid);
+	frame_add(&f, "node", "%u", D->self);
+	frame_add(&f, "name", "%s", frame_get(req, "name"));
+	return send_to(cl, &f);
+}
+
+static int
+cmd_services(struct client *cl, struct frame *req)
+{
+	struct frame	 f;
+	struct buf	 b;
+	int		 rc;
+
+	buf_init(&b, (size_t)(CONF_NODES_MAX + 1) * (SVCS_MAX + 1) * 64);
+	if (route_services(&b) == -1) {
+		buf_free(&b);
+		return refuse(cl, req->txid, "full", "service list too long");
+	}
+	frame_init(&f, "services", req->txid);
+	frame_payload(&f, buf_ptr(&b), buf_avail(&b));
+	rc = send_to(cl, &f);
+	buf_free(&b);
+	return rc;
+}
+
 static int
 client_frame(struct conn *c, struct frame *f, void *arg)
 {
@@ -414,6 +455,15 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 	size_t		 i;
 
 	(void)c;
+	/* A frame with to= is a message for another service: route it. */
+	if (frame_get(f, "to") != NULL) {
+		if (!cl->priv)
+			return refuse(cl, f->txid, "denied", "sending "
+			    "messages needs root or group %s",
+			    D->conf.group) == -1 ? -1 : 0;
+		(void)route_client_frame(cl, f);
+		return 0;
+	}
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(f->op, cmds[i].op) != 0)
 			continue;
@@ -424,7 +474,8 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 		return 0;
 	}
 	(void)refuse(cl, f->txid, "unknown", "unknown op %s (valid: status, "
-	    "watch, register, ack, join, leave)", f->op);
+	    "watch, register, ack, join, leave, service, services, or any "
+	    "op with to=)", f->op);
 	return 0;
 }
 
@@ -437,6 +488,7 @@ client_closed(struct conn *c, const char *why, void *arg)
 	(void)c;
 	TAILQ_REMOVE(&D->clients, cl, entry);
 	D->nclients--;
+	route_client_gone(cl);
 	if (s != NULL) {
 		log_info("subsystem %s (layer %d) gone: %s", s->name, s->layer,
 		    why);

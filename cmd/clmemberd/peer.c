@@ -189,6 +189,8 @@ peer_frame(struct conn *c, struct frame *f, void *arg)
 		    frame_get(f, "reason") ? frame_get(f, "reason") : "?");
 		return 0;
 	}
+	if (route_peer_frame(p, f))
+		return 0;
 	return view_frame(p, f);
 }
 
@@ -210,6 +212,7 @@ peer_closed(struct conn *c, const char *why, void *arg)
 	set_reach(p, D->inview && ns_has(&D->cs.members, p->id) ?
 	    REACH_SUSPECT : REACH_DOWN);
 	view_peer_down(p);
+	route_peer_down(p);
 	redial(p);
 	kick();
 }
@@ -267,6 +270,7 @@ attach(struct hs *h)
 	hs_free(h);
 	D->hb_dirty = 1;
 	view_peer_up(p);
+	route_peer_up(p);
 	kick();
 }
 

@@ -142,6 +142,7 @@ test_defaults(void)
 	CHECK(c1.heartbeat_ms == 100, "default heartbeat_ms 100");
 	CHECK(c1.fail_ms == 1000, "default fail_ms 1000");
 	CHECK(c1.transition_ms == 10000, "default transition_ms 10000");
+	CHECK(c1.msg_timeout_ms == 1000, "default msg_timeout_ms 1000");
 	CHECK(c1.damp_ms == 10000, "default damp_ms 10000");
 	CHECK(c1.max_payload == 16 * 1024 * 1024, "default max_payload 16 MiB");
 	CHECK(c1.encrypt == 0, "default encrypt false");
@@ -358,6 +359,7 @@ same_conf(const struct cl_conf *a, const struct cl_conf *b)
 	    strcmp(a->group, b->group) || a->self != b->self ||
 	    a->self_set != b->self_set || a->heartbeat_ms != b->heartbeat_ms ||
 	    a->fail_ms != b->fail_ms || a->transition_ms != b->transition_ms ||
+	    a->msg_timeout_ms != b->msg_timeout_ms ||
 	    a->damp_ms != b->damp_ms || a->encrypt != b->encrypt ||
 	    a->max_payload != b->max_payload || a->nnodes != b->nnodes)
 		return 0;

@@ -22,7 +22,7 @@ OBJDIR ?=	obj
 BIN ?=		bin
 
 LIBCL_SRC =	libcl/auth.c libcl/buf.c libcl/conf.c libcl/conn.c libcl/ctl.c \
-		libcl/log.c libcl/loop.c libcl/sock.c libcl/wire.c
+		libcl/log.c libcl/loop.c libcl/msg.c libcl/sock.c libcl/wire.c
 CLMEMBERD_SRC =	$(wildcard cmd/clmemberd/*.c)
 CLMEMBER_SRC =	$(wildcard cmd/clmember/*.c)
 UNIT_SRC =	$(wildcard tests/unit/test_*.c)
@@ -86,10 +86,16 @@ FUZZ_TIME ?=	60
 FUZZ_CC ?=	clang
 FUZZ_FLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
-FUZZ_TARGETS =	$(BIN)/fuzz/fuzz_wire $(BIN)/fuzz/fuzz_cstate
+FUZZ_TARGETS =	$(BIN)/fuzz/fuzz_wire $(BIN)/fuzz/fuzz_cstate \
+		$(BIN)/fuzz/fuzz_route
 FUZZ_WIRE_SRC =	tests/fuzz/fuzz_wire.c libcl/wire.c libcl/buf.c
 FUZZ_CSTATE_SRC = tests/fuzz/fuzz_cstate.c cmd/clmemberd/cstate.c libcl/wire.c \
 		cmd/clmemberd/nodeset.c libcl/buf.c
+
+FUZZ_ROUTE_SRC = tests/fuzz/fuzz_route.c cmd/clmemberd/route.c \
+		cmd/clmemberd/nodeset.c libcl/wire.c libcl/buf.c libcl/loop.c \
+		libcl/sock.c \
+		libcl/conf.c
 
 fuzz-build: $(FUZZ_TARGETS)
 
@@ -104,6 +110,11 @@ $(BIN)/fuzz/fuzz_cstate: $(FUZZ_CSTATE_SRC) $(wildcard libcl/*.h cmd/clmemberd/*
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) -Icmd/clmemberd $(FUZZ_FLAGS) -o $@ \
 	    $(FUZZ_CSTATE_SRC) $(LDLIBS)
+
+$(BIN)/fuzz/fuzz_route: $(FUZZ_ROUTE_SRC) $(wildcard libcl/*.h cmd/clmemberd/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -Icmd/clmemberd $(FUZZ_FLAGS) -o $@ \
+	    $(FUZZ_ROUTE_SRC) $(LDLIBS)
 
 # Everything again under ASan and UBSan, in bin/san, for tests/sanitize.bats.
 SAN_FLAGS =	-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \

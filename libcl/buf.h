@@ -44,7 +44,8 @@ void	 buf_truncate(struct buf *, size_t);
 static inline uint8_t *
 buf_ptr(const struct buf *b)
 {
-	return b->data + b->off;
+	/* A buffer never written to has no storage yet. */
+	return b->data != NULL ? b->data + b->off : NULL;
 }
 
 static inline size_t

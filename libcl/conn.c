@@ -35,9 +35,42 @@
 #include "conn.h"
 
 static struct frame	 scratch;	/* the frame being handed over */
+static TAILQ_HEAD(, conn) dirty = TAILQ_HEAD_INITIALIZER(dirty);
+
+#define FLUSH_NOW	(64 * 1024)	/* bytes: write without waiting */
 
 static void	 conn_io(int, short, void *);
 static void	 conn_stalled(void *);
+static int	 flush(struct conn *);
+
+static void
+undirty(struct conn *c)
+{
+	if (c->queued) {
+		TAILQ_REMOVE(&dirty, c, dirty);
+		c->queued = 0;
+	}
+}
+
+/*
+ * Before the loop waits: write what every connection queued during the
+ * turn.  A burst of frames to one peer goes out in one write.
+ */
+static void
+flush_dirty(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&dirty)) != NULL) {
+		undirty(c);
+		if (c->dead)
+			continue;
+		if (flush(c) == -1)
+			conn_close(c, strerror(errno));
+		else if (c->draining && buf_avail(&c->out) == 0)
+			conn_close(c, c->why);
+	}
+}
 
 struct conn *
 conn_new(int fd, size_t maxpayload, size_t outmax, conn_frame_cb on_frame,
@@ -47,6 +80,7 @@ conn_new(int fd, size_t maxpayload, size_t outmax, conn_frame_cb on_frame,
 
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
+	loop_prepare(flush_dirty);
 	c->fd = fd;
 	buf_init(&c->in, WIRE_HDR_MAX + maxpayload);
 	buf_init(&c->out, outmax);
@@ -100,6 +134,7 @@ conn_queued(const struct conn *c)
 static void
 conn_free(struct conn *c)
 {
+	undirty(c);
 	timer_stop(&c->stall);
 	buf_free(&c->in);
 	buf_free(&c->out);
@@ -168,6 +203,13 @@ sent(struct conn *c, int rc)
 		return -1;
 	}
 	c->frames_out++;
+	if (buf_avail(&c->out) < FLUSH_NOW) {
+		if (!c->queued) {
+			TAILQ_INSERT_TAIL(&dirty, c, dirty);
+			c->queued = 1;
+		}
+		return 0;
+	}
 	if (flush(c) == -1) {
 		conn_close(c, strerror(errno));
 		errno = EPIPE;

@@ -17,6 +17,8 @@
 #ifndef CL_CONN_H
 #define CL_CONN_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +38,8 @@ typedef int	(*conn_frame_cb)(struct conn *, struct frame *, void *);
 typedef void	(*conn_close_cb)(struct conn *, const char *, void *);
 
 struct conn {
+	TAILQ_ENTRY(conn) dirty;	/* output waits for the turn's end */
+	int		 queued;	/* on the dirty list */
 	int		 fd;
 	struct buf	 in;
 	struct buf	 out;

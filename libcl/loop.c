@@ -78,6 +78,7 @@ static struct {
 	int		 quit;
 	int		 sigpipe[2];
 	struct sigslot	 sigs[LOOP_SIGMAX];
+	void		(*prepare)(void);
 } L = { .sigpipe = { -1, -1 } };
 
 static volatile sig_atomic_t sig_pending[LOOP_SIGMAX];
@@ -311,6 +312,16 @@ build_pollfds(void)
 }
 
 /*
+ * fn runs before every wait: writers queue output during a turn and
+ * write it all here, one write per descriptor instead of one per frame.
+ */
+void
+loop_prepare(void (*fn)(void))
+{
+	L.prepare = fn;
+}
+
+/*
  * Run until loop_exit().  A callback may add or remove any descriptor,
  * its own included: each ready descriptor is looked up again before its
  * callback runs, so a removed one is skipped.
@@ -326,6 +337,8 @@ loop_run(void)
 		run_timers();
 		if (L.quit)
 			break;
+		if (L.prepare != NULL)
+			L.prepare();
 		if ((n = build_pollfds()) == -1)
 			return -1;
 		if (poll(L.pfd, (nfds_t)n, poll_timeout()) == -1) {

@@ -42,6 +42,7 @@ struct timer {
 
 int		 loop_init(void);
 int		 loop_run(void);
+void		 loop_prepare(void (*)(void));
 void		 loop_exit(void);
 
 int		 loop_fd_add(int, short, loop_fd_cb, void *);

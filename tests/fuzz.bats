@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 #
 # libFuzzer with ASan and UBSan on what a peer controls: the frame parser
-# (libcl/wire.c) and the cluster-state decoder (cmd/clmemberd/cstate.c).
+# (libcl/wire.c), the cluster-state decoder (cmd/clmemberd/cstate.c) and
+# the message router (cmd/clmemberd/route.c).
 # A longer run: make fuzz FUZZ_TIME=600.  CL_FUZZ_SECS sets this suite's.
 
 SECS=${CL_FUZZ_SECS:-20}
@@ -23,6 +24,9 @@ setup() {
 	run bin/fuzz/fuzz_cstate tests/fuzz/corpus/cstate/*
 	echo "$output"
 	[ "$status" -eq 0 ]
+	run bin/fuzz/fuzz_route tests/fuzz/corpus/route/*
+	echo "$output"
+	[ "$status" -eq 0 ]
 }
 
 @test "fuzz: the frame parser survives ${SECS} s of libFuzzer (whole, incremental, re-encoded)" {
@@ -35,6 +39,13 @@ setup() {
 
 @test "fuzz: the cluster-state decoder survives $((SECS / 2)) s of libFuzzer (canonical re-encoding)" {
 	run tests/fuzz/run "$((SECS / 2))" cstate
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"number_of_executed_units"* ]]
+}
+
+@test "fuzz: the message router survives $((SECS / 2)) s of libFuzzer (registrations, client and peer frames, peers and clients going away)" {
+	run tests/fuzz/run "$((SECS / 2))" route
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"number_of_executed_units"* ]]

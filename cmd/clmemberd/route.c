@@ -350,8 +350,11 @@ route_send(struct client *cl, struct frame *f, const char *from)
 	targets_of(node, frame_get(f, "self") != NULL, &t);
 	scrub(f);
 	frame_del(f, "from");
-	if (frame_add(f, "from", "%u.%s", D->self, from) == -1)
-		return errorf(cl, f->txid, "invalid", "header full");
+	/* seq= and mac= must still fit: see auth_seal. */
+	if (frame_add(f, "from", "%u.%s", D->self, from) == -1 ||
+	    f->nkv > WIRE_KEYS_MAX - 2)
+		return errorf(cl, f->txid, "invalid", "too many keys (at "
+		    "most %d)", WIRE_KEYS_MAX - 3);
 	if (want) {
 		/* seed 003 L182: an RC array too small halts the send. */
 		if (frame_getu64(f, "rcpt_max", &max) == 0 &&

@@ -78,16 +78,17 @@ ctl_send(struct ctl *c, const struct frame *f)
 /*
  * The next frame, valid until the next call.  Returns 1, 0 at end of
  * stream, or -1 with errno (ETIMEDOUT after timeout ms; -1 waits until
- * EINTR) or with c->reason set for a malformed frame.
+ * EINTR) or with c->reason set for a malformed frame.  A timeout of 0
+ * reads what has arrived, without waiting.
  */
 int
 ctl_recv(struct ctl *c, struct frame *f, int timeout)
 {
 	struct pollfd	 pfd;
 	enum wire_result r;
-	uint64_t	 deadline;
+	uint64_t	 deadline, now;
 	ssize_t		 n;
-	int		 wait;
+	int		 wait, polled = 0;
 
 	buf_consume(&c->in, c->last);
 	c->last = 0;
@@ -106,14 +107,16 @@ ctl_recv(struct ctl *c, struct frame *f, int timeout)
 		}
 		wait = -1;
 		if (timeout >= 0) {
-			if (clock_ms() >= deadline) {
+			/* Past the deadline, look once more without waiting. */
+			if ((now = clock_ms()) >= deadline && polled) {
 				errno = ETIMEDOUT;
 				return -1;
 			}
-			wait = (int)(deadline - clock_ms());
+			wait = now >= deadline ? 0 : (int)(deadline - now);
 		}
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
+		polled = 1;
 		if (poll(&pfd, 1, wait) == -1)
 			return -1;
 		if (pfd.revents == 0)

@@ -523,33 +523,49 @@ has_cmd() {
 	"$CLMEMBER" 2>&1 | grep -qE "^[[:space:]]+$1( |$)"
 }
 
-@test "clmember ping NODE -c 5: an rtt_us= line per reply and a summary" {
+@test "clmember ping NODE -c 5: a pong line with rtt_us= per reply and a summary" {
 	has_cmd ping || skip "clmember has no ping yet"
 	cluster 3
 	run member 1 ping 3 -c 5
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$(grep -c 'rtt_us=' <<<"$output")" -ge 5 ]
+	[ "$(grep -cE '^pong node=3 seq=[0-9]+ rtt_us=[0-9]+$' <<<"$output")" = 5 ]
+	line '^ping node=3 sent=5 received=5 '
+	run member 1 ping 9 -c 1
+	echo "$output"
+	[ "$status" -ne 0 ]
 }
 
-@test "clmember send --to NODE.SERVICE --rcpt --resp: prints the receipt and the response" {
+@test "clmember send --to NODE.SERVICE --rcpt --resp: prints the receipt and the response; a missing service fails" {
 	has_cmd send || skip "clmember has no send yet"
 	cluster 3
+	local l
 	svc 3 echo echo
 	run member 1 send --to 3.echo --rcpt --resp via-clmember
 	echo "$output"
 	[ "$status" -eq 0 ]
-	grep -q 'delivered' <<<"$output"
+	l=$(line '^receipt ')
+	[ "$(field "$l" status)" = ok ]
+	[ "$(field "$l" node.3)" = delivered ]
+	line '^response from=3\.echo '
 	grep -q 'via-clmember' <<<"$output"
-	grep -q '^recv op=.* from=1\.' "$C/echo.3.out"
+	grep -qE '^recv op=.* from=1\.clmember' "$C/echo.3.out"
+	run member 1 send --to 2.nosuch --rcpt
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$(field "$(line '^receipt ')" node.2)" = no-service ]
 }
 
-@test "clmember services: the services of every node" {
+@test "clmember services: one line per service of every node" {
 	has_cmd services || skip "clmember has no services yet"
 	cluster 3
+	local k
 	svc 2 echo echo
 	run member 1 services
 	echo "$output"
 	[ "$status" -eq 0 ]
-	grep -E '(node=)?2[ .].*echo|echo.*(node=)?2' <<<"$output"
+	line '^service node=2 name=echo$'
+	for k in 1 2 3; do
+		line "^service node=$k name=clmemberd\$"
+	done
 }

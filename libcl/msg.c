@@ -308,14 +308,34 @@ msg_open(struct msg *m, const char *rundir)
 	return 0;
 }
 
+/*
+ * clmemberd closes the connection of a client that sends a payload over
+ * its limit: refuse one here, with the reason.
+ */
+static int
+toolong(struct msg *m, const struct frame *f)
+{
+	if (f->len <= MSG_PAYLOAD_MAX)
+		return 0;
+	(void)fail(m, EMSGSIZE, "a %s frame with %zu bytes of payload: "
+	    "clmemberd takes at most %d from a client", f->op, f->len,
+	    MSG_PAYLOAD_MAX);
+	return 1;
+}
+
 /* Write f as it is. */
 static int
 put(struct msg *m, const struct frame *f)
 {
+	if (toolong(m, f))
+		return -1;
 	if (ctl_send(&m->ctl, f) == -1) {
 		if (errno == EMSGSIZE)
 			return fail(m, EMSGSIZE, "cannot encode a %s frame: "
 			    "a bad key or value, or over a size limit", f->op);
+		if (errno == EPIPE || errno == ECONNRESET)
+			return fail(m, errno, "clmemberd closed the "
+			    "connection (%s)", strerror(errno));
 		return fail(m, errno, "%s: %s", m->ctl.path, strerror(errno));
 	}
 	return 0;
@@ -372,6 +392,8 @@ msg_send(struct msg *m, struct frame *f)
 		return fail(m, EINVAL, "not registered as a service");
 	if (frame_get(f, "to") == NULL)
 		return fail(m, EINVAL, "a %s frame without to=", f->op);
+	if (toolong(m, f))
+		return -1;
 	if (f->txid == 0)
 		f->txid = next_txid(m);
 	return put(m, f);

@@ -42,6 +42,8 @@
 
 #define MSG_QUEUE_FRAMES	256		/* frames kept for msg_recv */
 #define MSG_QUEUE_BYTES		(1024 * 1024)	/* their bytes */
+/* The largest payload clmemberd takes from a local client (control.c). */
+#define MSG_PAYLOAD_MAX		(64 * 1024)
 
 struct msg_kept;
 

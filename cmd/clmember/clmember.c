@@ -16,8 +16,9 @@
 
 /*
  * clmember: ask clmemberd about the cluster, watch it, take part in its
- * transitions as a test subsystem, make a cluster key.  See clmember(1).
- * Output is one record per line of key=value fields, for grep and awk.
+ * transitions as a test subsystem, send messages through its router,
+ * make a cluster key.  See clmember(1).  Output is one record per line
+ * of key=value fields, for grep and awk.
  */
 
 #include <err.h>
@@ -34,9 +35,11 @@
 #include "conf.h"
 #include "ctl.h"
 #include "loop.h"
+#include "msg.h"
 #include "wire.h"
 
 #define REPLY_MS	5000		/* a daemon answers within */
+#define PING_MAX	1000000		/* pings per run */
 
 struct command {
 	const char	*name;
@@ -51,6 +54,9 @@ static int	 cmd_subscribe(int, char **);
 static int	 cmd_keygen(int, char **);
 static int	 cmd_join(int, char **);
 static int	 cmd_leave(int, char **);
+static int	 cmd_ping(int, char **);
+static int	 cmd_send(int, char **);
+static int	 cmd_services(int, char **);
 
 static const struct command commands[] = {
 	{ "status",	cmd_status,	1, "" },
@@ -59,11 +65,16 @@ static const struct command commands[] = {
 	    "[--name NAME] [--barriers J:L:F]" },
 	{ "join",	cmd_join,	1, "" },
 	{ "leave",	cmd_leave,	1, "" },
+	{ "ping",	cmd_ping,	1, "NODE [-c COUNT] [--timeout-ms T]" },
+	{ "send",	cmd_send,	1, "--to NODE.SERVICE [--rcpt] [--resp] "
+	    "[--op OP] [--timeout-ms T] [PAYLOAD | -]" },
+	{ "services",	cmd_services,	1, "" },
 	{ "keygen",	cmd_keygen,	0, "FILE" },
 };
 
 static struct cl_conf	 conf;
 static struct ctl	 ctl;
+static struct msg	 msg;
 
 static void
 usage(void)
@@ -353,6 +364,380 @@ cmd_leave(int argc, char **argv)
 {
 	(void)argv;
 	return simple("leave", argc);
+}
+
+/* Messages through clmemberd's router: doc/routing.md, cl-wire(5). */
+
+static struct frame	 req, resp, rcpt;	/* 10 KiB each */
+
+/* Connect; with reg, register as the service clmember.<pid>. */
+static void
+open_msg(int reg)
+{
+	char	 name[WIRE_KEY_MAX + 1];
+
+	if (msg_open(&msg, conf.rundir) == -1)
+		errx(1, "%s", msg.error);
+	if (!reg)
+		return;
+	(void)snprintf(name, sizeof(name), "clmember.%ld", (long)getpid());
+	if (msg_register(&msg, name, REPLY_MS) == -1)
+		errx(1, "%s", msg.error);
+}
+
+static int
+timeout_arg(const char *s)
+{
+	const char	*errstr;
+	long long	 v;
+
+	v = strtonum(s, 1, 3600 * 1000, &errstr);
+	if (errstr != NULL)
+		errx(2, "--timeout-ms %s: %s (1 to 3600000)", s, errstr);
+	return (int)v;
+}
+
+/* A configured node, by id or by name. */
+static uint32_t
+node_arg(const char *s)
+{
+	const char	*errstr;
+	long long	 id;
+	int		 i;
+
+	id = strtonum(s, 1, CONF_NODEID_MAX, &errstr);
+	if (errstr == NULL && conf_node(&conf, (uint32_t)id) != NULL)
+		return (uint32_t)id;
+	for (i = 0; i < conf.nnodes; i++)
+		if (strcmp(conf.nodes[i].name, s) == 0)
+			return conf.nodes[i].id;
+	errx(2, "node %s: no such node id or name in %s", s, conf.path);
+}
+
+/*
+ * getopt_long, with up to max operands among the options, into ops[]:
+ * main's "+" has made getopt stop at the first operand.  After "--"
+ * everything is an operand.
+ */
+static int
+getopt_ops(int argc, char **argv, const char *sopts,
+    const struct option *lopts, char **ops, int max, int *nops)
+{
+	int	 ch, rest;
+
+	for (;;) {
+		if ((ch = getopt_long(argc, argv, sopts, lopts, NULL)) != -1)
+			return ch;
+		if (optind >= argc)
+			return -1;
+		rest = strcmp(argv[optind - 1], "--") == 0;
+		do {
+			if (*nops == max)
+				usage();
+			ops[(*nops)++] = argv[optind++];
+		} while (rest && optind < argc);
+	}
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t	 x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Drop what came meanwhile: late answers to earlier requests. */
+static void
+drain(void)
+{
+	while (msg.nkept > 0 && msg_recv(&msg, &resp, 0) == 1)
+		;
+}
+
+static int
+cmd_ping(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "count",	required_argument, NULL, 'c' },
+		{ "timeout-ms",	required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*errstr;
+	char		*ops[1];
+	uint64_t	*rtt, t0;
+	long long	 count = 1, seq;
+	size_t		 n = 0;
+	uint32_t	 node;
+	int		 ch, rc, nops = 0, timeout = REPLY_MS;
+
+	optind = 1;
+	while ((ch = getopt_ops(argc, argv, "c:", opts, ops, 1, &nops)) !=
+	    -1) {
+		switch (ch) {
+		case 'c':
+			count = strtonum(optarg, 1, PING_MAX, &errstr);
+			if (errstr != NULL)
+				errx(2, "-c %s: %s (1 to %d)", optarg, errstr,
+				    PING_MAX);
+			break;
+		case 't':
+			timeout = timeout_arg(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (nops != 1)
+		usage();
+	node = node_arg(ops[0]);
+	if ((rtt = calloc((size_t)count, sizeof(*rtt))) == NULL)
+		err(1, NULL);
+	open_msg(1);
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+	for (seq = 1; seq <= count; seq++) {
+		/* A receipt too: a node that is down is reported at once. */
+		frame_init(&req, "ping", 0);
+		if (frame_add(&req, "to", "%u.clmemberd", node) == -1 ||
+		    frame_add(&req, "rcpt", "1") == -1)
+			errx(1, "cannot build a ping frame");
+		t0 = clock_us();
+		rc = msg_call(&msg, &req, &resp, NULL, timeout);
+		if (rc == 1 && strcmp(resp.op, "pong") == 0) {
+			rtt[n] = clock_us() - t0;
+			(void)printf("pong node=%u seq=%lld rtt_us=%llu\n", node,
+			    seq, (unsigned long long)rtt[n]);
+			n++;
+		} else if (rc == 1)
+			warnx("ping node=%u seq=%lld: answered with %s, not "
+			    "pong", node, seq, resp.op);
+		else if (rc == 0 || errno == ETIMEDOUT)
+			warnx("ping node=%u seq=%lld: %s", node, seq,
+			    msg.error);
+		else
+			errx(1, "%s", msg.error);
+		drain();
+	}
+	(void)printf("ping node=%u sent=%lld received=%zu", node, count, n);
+	if (n == 0)
+		(void)printf(" min_us= median_us= max_us=\n");
+	else {
+		qsort(rtt, n, sizeof(*rtt), cmp_u64);
+		(void)printf(" min_us=%llu median_us=%llu max_us=%llu\n",
+		    (unsigned long long)rtt[0], (unsigned long long)(n % 2 ?
+		    rtt[n / 2] : (rtt[n / 2 - 1] + rtt[n / 2]) / 2),
+		    (unsigned long long)rtt[n - 1]);
+	}
+	free(rtt);
+	msg_close(&msg);
+	return n > 0 ? 0 : 1;
+}
+
+/* NODE.SERVICE or *.SERVICE, a node name made its id, into out. */
+static void
+to_arg(const char *s, char *out, size_t len)
+{
+	const char	*dot;
+	char		 node[CONF_NAME_MAX];
+	size_t		 n;
+
+	if ((dot = strchr(s, '.')) == NULL || (n = (size_t)(dot - s)) == 0 ||
+	    n >= sizeof(node) || !wire_valid_name(dot + 1, strlen(dot + 1)))
+		errx(2, "--to %s: want NODE.SERVICE or *.SERVICE, the service "
+		    "1 to %d of a-z 0-9 _ . -", s, WIRE_KEY_MAX);
+	memcpy(node, s, n);
+	node[n] = '\0';
+	if (strcmp(node, "*") == 0)
+		(void)snprintf(out, len, "*.%s", dot + 1);
+	else
+		(void)snprintf(out, len, "%u.%s", node_arg(node), dot + 1);
+}
+
+/* All of standard input, at most max bytes. */
+static void
+read_stdin(struct buf *b, size_t max)
+{
+	ssize_t	 n;
+
+	buf_init(b, max + 1);
+	for (;;) {
+		if (buf_reserve(b, 1) == -1) {
+			if (errno == ENOBUFS)
+				errx(1, "payload on standard input over %zu "
+				    "bytes", max);
+			err(1, "standard input");
+		}
+		n = read(STDIN_FILENO, b->data + b->len, buf_room(b));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			err(1, "standard input");
+		}
+		if (n == 0)
+			break;
+		b->len += (size_t)n;
+	}
+	if (buf_avail(b) > max)
+		errx(1, "payload on standard input over %zu bytes", max);
+}
+
+/* A receipt's targets that did not get the frame: " node.N=RESULT". */
+static const char *
+failures(const struct frame *f)
+{
+	static char	 s[1024];
+	size_t		 n = 0;
+	int		 i;
+
+	s[0] = '\0';
+	for (i = 0; i < f->nkv && n < sizeof(s); i++)
+		if (strncmp(f->kv[i].key, "node.", 5) == 0 &&
+		    strcmp(f->kv[i].val, "delivered") != 0)
+			n += (size_t)snprintf(s + n, sizeof(s) - n, " %s=%s",
+			    f->kv[i].key, f->kv[i].val);
+	return s;
+}
+
+static void
+print_receipt(const struct frame *f)
+{
+	static const char *order[] = { "status", "need", "to", "nodes",
+	    NULL };
+	char	 head[64];
+
+	(void)snprintf(head, sizeof(head), "receipt txid=%llu",
+	    (unsigned long long)f->txid);
+	print_record(head, f, order, 0);
+}
+
+/* from, op, the other keys, len last: the payload follows as it is. */
+static void
+print_response(const struct frame *f)
+{
+	const char	*from = frame_get(f, "from");
+	int		 i;
+
+	(void)printf("response from=%s op=%s", from != NULL ? from : "",
+	    f->op);
+	for (i = 0; i < f->nkv; i++)
+		if (strcmp(f->kv[i].key, "from") != 0 &&
+		    strcmp(f->kv[i].key, "to") != 0 &&
+		    strcmp(f->kv[i].key, "re") != 0)
+			(void)printf(" %s=%s", f->kv[i].key, f->kv[i].val);
+	(void)printf(" len=%zu\n", f->len);
+	if (f->len > 0 && fwrite(f->payload, 1, f->len, stdout) != f->len)
+		err(1, "standard output");
+}
+
+static int
+cmd_send(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to",		required_argument, NULL, 'T' },
+		{ "rcpt",	no_argument,	   NULL, 'r' },
+		{ "resp",	no_argument,	   NULL, 'R' },
+		{ "op",		required_argument, NULL, 'o' },
+		{ "timeout-ms",	required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf	 in;
+	const char	*to = NULL, *op = "msg", *reason, *status;
+	char		 addr[WIRE_VAL_MAX], *ops[1];
+	int		 ch, rc, nops = 0, wrcpt = 0, wresp = 0;
+	int		 timeout = REPLY_MS;
+
+	optind = 1;
+	while ((ch = getopt_ops(argc, argv, "", opts, ops, 1, &nops)) != -1) {
+		switch (ch) {
+		case 'T':
+			to = optarg;
+			break;
+		case 'r':
+			wrcpt = 1;
+			break;
+		case 'R':
+			wresp = 1;
+			break;
+		case 'o':
+			op = optarg;
+			if (!wire_valid_name(op, strlen(op)))
+				errx(2, "--op %s: want 1 to %d of a-z 0-9 _ . "
+				    "-", op, WIRE_KEY_MAX);
+			break;
+		case 't':
+			timeout = timeout_arg(optarg);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (to == NULL)
+		usage();
+	to_arg(to, addr, sizeof(addr));
+	buf_init(&in, 0);
+	if (nops == 1 && strcmp(ops[0], "-") == 0)
+		read_stdin(&in, MSG_PAYLOAD_MAX);
+	open_msg(1);
+	frame_init(&req, op, 0);
+	if (frame_add(&req, "to", "%s", addr) == -1)
+		errx(1, "cannot build a %s frame", op);
+	if (nops == 1 && strcmp(ops[0], "-") != 0)
+		frame_payload(&req, ops[0], strlen(ops[0]));
+	else
+		frame_payload(&req, buf_ptr(&in), buf_avail(&in));
+
+	if (wrcpt || wresp) {
+		rc = msg_call(&msg, &req, wresp ? &resp : NULL,
+		    wrcpt ? &rcpt : NULL, timeout);
+		if (wrcpt && rcpt.op[0] != '\0')
+			print_receipt(&rcpt);
+		if (rc == 1 && wresp)
+			print_response(&resp);
+		if (rc != 1)
+			errx(1, "%s", msg.error);
+		if (wrcpt && rcpt.op[0] == '\0')
+			errx(1, "no receipt from clmemberd in %d ms", timeout);
+		if (wrcpt && ((status = frame_get(&rcpt, "status")) == NULL ||
+		    strcmp(status, "ok") != 0))
+			errx(1, "not delivered to %s: status=%s%s", addr,
+			    status != NULL ? status : "none", failures(&rcpt));
+	} else {
+		if (msg_send(&msg, &req) == -1)
+			errx(1, "%s", msg.error);
+		/*
+		 * clmemberd answers a connection's frames in order: once the
+		 * services reply is here, so is any refusal of the send.
+		 */
+		if (msg_services(&msg, &resp, timeout) == -1)
+			errx(1, "%s", msg.error);
+		while (msg_recv(&msg, &resp, 0) == 1)
+			if (resp.txid == req.txid &&
+			    strcmp(resp.op, "error") == 0 &&
+			    frame_get(&resp, "from") == NULL) {
+				reason = frame_get(&resp, "reason");
+				errx(1, "clmemberd refused %s to %s: %s", op,
+				    addr, reason != NULL ? reason : "error");
+			}
+	}
+	buf_free(&in);
+	msg_close(&msg);
+	return 0;
+}
+
+static int
+cmd_services(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		usage();
+	open_msg(0);
+	if (msg_services(&msg, &resp, REPLY_MS) == -1)
+		errx(1, "%s", msg.error);
+	if (resp.len > 0 && fwrite(resp.payload, 1, resp.len, stdout) !=
+	    resp.len)
+		err(1, "standard output");
+	msg_close(&msg);
+	return 0;
 }
 
 static int

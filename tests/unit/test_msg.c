@@ -52,7 +52,8 @@ typedef int	(*script)(struct ctl *);
 
 static char	 rundir[64];
 static char	 sockpath[128];
-static struct frame f, resp, rcpt;	/* 10 KiB each: not on the stack */
+static struct frame f, resp, rcpt, big1;	/* 10 KiB each: not on the stack */
+static char	 big[2 * 1024 * 1024];
 
 /* In the child: give up on the script, saying where. */
 #define EXPECT(c) do {							\
@@ -353,6 +354,13 @@ test_send(void)
 	    "send: the next txid is the next number");
 	CHECK(msg_send(&m, &n[2]) == 0 && n[2].txid == 77,
 	    "send: a txid the caller set stays");
+	frame_init(&big1, "note", 0);
+	frame_add(&big1, "to", "2.svc");
+	frame_payload(&big1, big, MSG_PAYLOAD_MAX + 1);
+	errno = 0;
+	CHECK(msg_send(&m, &big1) == -1 && errno == EMSGSIZE &&
+	    has(m.error, "at most 65536") && big1.txid == 0,
+	    "send over clmemberd's client payload limit: EMSGSIZE, not sent");
 	errno = 0;
 	CHECK(msg_broadcast(&m, "Bad", &n[3]) == -1 && errno == EINVAL,
 	    "broadcast to a bad service name: EINVAL");
@@ -677,8 +685,6 @@ s_flood(struct ctl *c)
 	buf_free(&b);
 	return srv_eof(c);
 }
-
-static char	 big[2 * 1024 * 1024];
 
 static int
 s_flood_bytes(struct ctl *c)

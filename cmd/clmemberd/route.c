@@ -145,28 +145,33 @@ parse_addr(const char *a, uint32_t *node, const char **svc)
 }
 
 /*
- * Seen (src, txid) lately?  A direct-mapped cache of 64-bit digests:
- * bounded, and a false "seen" needs a full digest collision.  A frame
- * retransmitted after a reconnect (seed-notes/003.md #22) is dropped.
+ * Delivered (src, txid) lately?  A direct-mapped cache of 64-bit
+ * digests: bounded, and a false "seen" needs a full digest collision.
+ * A frame retransmitted after a reconnect (seed-notes/003.md #22) is
+ * dropped; one refused (queue-full) was never delivered, so its retry
+ * goes through.
  */
-static int
-seen(const char *src, uint64_t txid)
+static uint64_t *
+dedup_slot(const char *src, uint64_t txid, uint64_t *digest)
 {
 	uint64_t	 h = 0xcbf29ce484222325ULL;	/* FNV-1a */
 	const char	*p;
-	size_t		 slot;
 
-	if (txid == 0)
-		return 0;
 	for (p = src; *p != '\0'; p++)
 		h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
 	h ^= txid * 0x9e3779b97f4a7c15ULL;
 	h |= 1;				/* 0 marks an empty slot */
-	slot = (size_t)(h >> 17) & (DEDUP_SLOTS - 1);
-	if (dedup[slot] == h)
-		return 1;
-	dedup[slot] = h;
-	return 0;
+	*digest = h;
+	return &dedup[(size_t)(h >> 17) & (DEDUP_SLOTS - 1)];
+}
+
+/* key=1 (any value but 0 counts as set, as for rcpt=). */
+static int
+flag(const struct frame *f, const char *key)
+{
+	const char	*v = frame_get(f, key);
+
+	return v != NULL && strcmp(v, "0") != 0;
 }
 
 /* Keys a sender may not set, or that the transport added. */
@@ -188,6 +193,7 @@ deliver(struct frame *f, const char *svcname)
 {
 	struct svc	*s;
 	const char	*src;
+	uint64_t	*slot, h = 0;
 
 	src = frame_get(f, "orig") != NULL ? frame_get(f, "orig") :
 	    frame_get(f, "from");
@@ -195,10 +201,16 @@ deliver(struct frame *f, const char *svcname)
 		return R_DELIVERED;	/* route_builtin answers it */
 	if ((s = svc_find(svcname)) == NULL)
 		return R_NOSVC;
-	if (src != NULL && frame_get(f, "re") == NULL && seen(src, f->txid))
-		return R_DELIVERED;
+	slot = NULL;
+	if (src != NULL && f->txid != 0 && !flag(f, "re")) {
+		slot = dedup_slot(src, f->txid, &h);
+		if (*slot == h)
+			return R_DELIVERED;
+	}
 	if (s->client->doomed || conn_send(s->client->conn, f) == -1)
 		return R_FULL;
+	if (slot != NULL)
+		*slot = h;
 	return R_DELIVERED;
 }
 
@@ -343,11 +355,10 @@ route_send(struct client *cl, struct frame *f, const char *from)
 		return errorf(cl, f->txid, "invalid", "to=%s: not "
 		    "<node>.<service> or *.<service> with a configured node",
 		    to != NULL ? to : "");
-	isresp = frame_get(f, "re") != NULL;
+	isresp = flag(f, "re");
 	/* seed 003 L168: a response never asks for a receipt. */
-	want = cl != NULL && !isresp && frame_get(f, "rcpt") != NULL &&
-	    strcmp(frame_get(f, "rcpt"), "0") != 0;
-	targets_of(node, frame_get(f, "self") != NULL, &t);
+	want = cl != NULL && !isresp && flag(f, "rcpt");
+	targets_of(node, flag(f, "self"), &t);
 	scrub(f);
 	frame_del(f, "from");
 	/* seq= and mac= must still fit: see auth_seal. */
@@ -425,7 +436,7 @@ route_builtin(struct frame *f)
 	struct frame	 r;
 	const char	*to;
 
-	if (strcmp(f->op, "ping") != 0 || frame_get(f, "re") != NULL)
+	if (strcmp(f->op, "ping") != 0 || flag(f, "re"))
 		return;
 	to = frame_get(f, "orig") != NULL ? frame_get(f, "orig") :
 	    frame_get(f, "from");
@@ -599,8 +610,7 @@ route_peer_frame(struct peer *p, struct frame *f)
 	}
 	scrub(f);
 	res = deliver(f, svc);
-	if (frame_get(f, "rcpt") != NULL && frame_get(f, "re") == NULL &&
-	    strcmp(frame_get(f, "rcpt"), "0") != 0) {
+	if (flag(f, "rcpt") && !flag(f, "re")) {
 		frame_init(&r, "rcpt", f->txid);
 		frame_add(&r, "from", "%s", from);
 		frame_add(&r, "node", "%u", D->self);

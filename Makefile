@@ -126,8 +126,15 @@ sanitize:
 demo: all
 	@tests/demo
 
-bench: all
+bench: all units
 	tests/bench/membership
+	tests/bench/messaging
+
+bench-membership: all
+	tests/bench/membership
+
+bench-messaging: all units
+	tests/bench/messaging
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
@@ -146,6 +153,7 @@ manlint:
 clean:
 	rm -rf $(OBJDIR) $(BIN)
 
-.PHONY: all units check fuzz fuzz-build sanitize demo bench install manlint clean
+.PHONY: all units check fuzz fuzz-build sanitize demo bench-membership \
+	bench-messaging bench install manlint clean
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

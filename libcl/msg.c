@@ -15,7 +15,7 @@
  */
 
 /*
- * The client side of clmemberd's message router (doc/routing.md), on the
+ * The client side of clmemberd's message router (cl-wire(5), ROUTING), on the
  * control socket code of ctl.c.  Frames the router sends on its own (a
  * reply to service or services, a receipt, an error) carry no from=;
  * routed frames always do, as the router stamps them.  That tells a

@@ -26,8 +26,8 @@
 #include "wire.h"
 
 /*
- * A service's connection to clmemberd's message router (doc/routing.md,
- * cl-wire(5)): register a name, send frames to <node>.<service> or
+ * A service's connection to clmemberd's message router (cl-wire(5),
+ * ROUTING): register a name, send frames to <node>.<service> or
  * *.<service>, call and wait for the response, receive.  Blocking, every
  * wait bounded by a timeout in ms (-1: no limit).
  *

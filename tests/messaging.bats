@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 #
-# Message routing in clmemberd (issue 4, routing part; doc/routing.md;
+# Message routing in clmemberd (issue 4, routing part; cl-wire(5), ROUTING;
 # seed 003, seeds/003_0bef661ef59685d0.txt).  seed003#N names behaviour N
 # of seed-notes/003.md section 7 that a test covers; "003§8.K" names point
 # K of its section 8 (our design choices where the patent is silent).

@@ -366,7 +366,7 @@ cmd_leave(int argc, char **argv)
 	return simple("leave", argc);
 }
 
-/* Messages through clmemberd's router: doc/routing.md, cl-wire(5). */
+/* Messages through clmemberd's router: cl-wire(5), ROUTING. */
 
 static struct frame	 req, resp, rcpt;	/* 10 KiB each */
 

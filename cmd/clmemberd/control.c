@@ -38,8 +38,8 @@
 
 #include "clmemberd.h"
 #include "log.h"
+#include "msg.h"
 
-#define CLIENT_PAYLOAD	(64 * 1024)	/* bytes a client may send */
 #define CLIENT_STALL_MS	10000		/* for an incomplete frame */
 
 struct cmd {
@@ -577,7 +577,7 @@ accept_client(int fd, short ev, void *arg)
 	}
 	peer_credentials(s, &cl->uid, &cl->gid, &cl->pid);
 	cl->priv = privileged(cl->uid, cl->gid, cl->pid);
-	cl->conn = conn_new(s, CLIENT_PAYLOAD, CLIENT_OUTMAX, client_frame,
+	cl->conn = conn_new(s, MSG_PAYLOAD_MAX, CLIENT_OUTMAX, client_frame,
 	    client_closed, cl);
 	if (cl->conn == NULL) {
 		log_warn("control client");

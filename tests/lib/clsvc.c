@@ -15,7 +15,7 @@
  */
 
 /*
- * clsvc: a test service on clmemberd's message router (doc/routing.md,
+ * clsvc: a test service on clmemberd's message router (cl-wire(5), ROUTING;
  * tests/messaging.bats, tests/bench/messaging).
  *
  *	clsvc -f node.conf [-N name] [options] MODE [TARGET]

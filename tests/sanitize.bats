@@ -66,3 +66,27 @@ reports() {
 	echo "$output"
 	[ -z "$output" ]
 }
+
+@test "sanitize: routing under ASan and UBSan: pings, requests with receipts and responses, a missing service, a killed node, leave no report" {
+	up 3
+	OUT=$BATS_TEST_TMPDIR/echo.out
+	bg "$PWD/bin/test/clsvc" -f "$(conf 2)" -N echo -q echo
+	wait_for 5000 grep -q "^registered" "$OUT"
+	run member 1 ping 2 -c 3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run member 1 send --to 2.echo --rcpt --resp hello
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run member 1 send --to '*.nosuch' --rcpt x
+	[ "$status" -eq 1 ]
+	run member 3 services
+	[ "$status" -eq 0 ]
+	"$CLUSTERCTL" kill "$C" 3 KILL
+	run member 1 send --to '*.echo' --rcpt --resp x
+	[[ "$output" == *"node.3=node-down"* ]]
+	"$CLUSTERCTL" down "$C"
+	run reports
+	echo "$output"
+	[ -z "$output" ]
+}

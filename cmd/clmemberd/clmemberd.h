@@ -268,6 +268,7 @@ int		 peer_init(void);
 void		 peer_heartbeat(void);
 int		 peer_send(struct peer *, const struct frame *);
 void		 peer_broadcast(const struct frame *, const struct nodeset *);
+void		 peer_tell(struct peer *, const struct frame *);
 void		 peer_alive(struct nodeset *);
 struct peer	*peer_get(uint32_t);
 void		 peer_flush_all(void);

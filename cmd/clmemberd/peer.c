@@ -152,6 +152,16 @@ peer_send(struct peer *p, const struct frame *f)
 	return 0;
 }
 
+/* To p, or to every connected peer if p is NULL. */
+void
+peer_tell(struct peer *p, const struct frame *f)
+{
+	if (p != NULL)
+		(void)peer_send(p, f);
+	else
+		peer_broadcast(f, NULL);
+}
+
 /* To every connected peer, or to those in set. */
 void
 peer_broadcast(const struct frame *f, const struct nodeset *set)

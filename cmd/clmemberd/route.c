@@ -472,10 +472,7 @@ announce(struct peer *p)
 		(void)buf_printf(&b, "%s\n", s->name);
 	frame_init(&f, "svcs", 0);
 	frame_payload(&f, buf_ptr(&b), buf_avail(&b));
-	if (p != NULL)
-		(void)peer_send(p, &f);
-	else
-		peer_broadcast(&f, NULL);
+	peer_tell(p, &f);
 	buf_free(&b);
 }
 

@@ -635,10 +635,7 @@ send_state(struct peer *p, const char *op, const struct cstate *cs)
 		frame_init(&f, op, ++D->txid);
 		frame_add(&f, "epoch", "%llu", (unsigned long long)cs->epoch);
 		frame_payload(&f, buf_ptr(&b), buf_avail(&b));
-		if (p != NULL)
-			(void)peer_send(p, &f);
-		else
-			peer_broadcast(&f, NULL);
+		peer_tell(p, &f);
 	}
 	buf_free(&b);
 }

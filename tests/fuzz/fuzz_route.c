@@ -67,6 +67,15 @@ peer_broadcast(const struct frame *f, const struct nodeset *set)
 	(void)encode(f);
 }
 
+void
+peer_tell(struct peer *p, const struct frame *f)
+{
+	if (p != NULL)
+		(void)peer_send(p, f);
+	else
+		peer_broadcast(f, NULL);
+}
+
 int
 conn_send(struct conn *c, const struct frame *f)
 {

@@ -62,6 +62,7 @@ work(void *arg)
 {
 	(void)arg;
 	view_evaluate();
+	db_check_synced();
 	trans_coordinate();
 	if (D->hb_dirty)
 		peer_heartbeat();
@@ -75,6 +76,7 @@ heartbeat(void *arg)
 	peer_heartbeat();
 	trans_check_stuck();
 	trans_resync();
+	db_tick();
 	kick();
 }
 
@@ -301,7 +303,7 @@ main(int argc, char *argv[])
 	timer_setup(&D->workt, work, NULL);
 	timer_setup(&D->hbt, heartbeat, NULL);
 	timer_setup(&D->exitt, exit_deadline, NULL);
-	if (statefile_load() == -1)
+	if (statefile_load() == -1 || db_init() == -1)
 		exit(1);
 	view_init();
 	route_init();

@@ -45,6 +45,10 @@
 #define SVCS_MAX	64		/* services per node */
 #define RCPT_PER_CLIENT	1024		/* receipts a client awaits */
 #define ROUTE_PEER_MAX	(2 * 1024 * 1024) /* routed bytes queued to a peer */
+#define DB_KEY_MAX	128		/* bytes */
+#define DB_VAL_MAX	WIRE_VAL_MAX	/* bytes */
+#define DB_RECORDS_MAX	4096
+#define DB_BYTES_MAX	(2 * 1024 * 1024) /* keys and values, all records */
 
 /* A set of node ids, 1 to NODEID_MAX. */
 struct nodeset {
@@ -157,6 +161,10 @@ struct peer {
 	double			 penalty;
 	uint64_t		 penalty_at;	/* ms */
 	int			 damped;
+	/* Its cluster database, from its latest heartbeat. */
+	uint64_t		 dbe;		/* epoch of its last update */
+	uint64_t		 dbs;		/* and its sequence number */
+	int			 dbready;	/* coordinator: takes writes */
 	/* Its services, from its latest svcs frame. */
 	int			 nsvcs;
 	char			 svcs[SVCS_MAX][WIRE_KEY_MAX + 1];
@@ -184,6 +192,8 @@ struct client {
 	int			 doomed;	/* close at the next turn */
 	struct sub		*sub;
 	struct svc		*svc;		/* its routing service */
+	char			 dbwatch[DB_KEY_MAX + 1]; /* prefix watched */
+	int			 dbwatching;
 	int			 nrcpts;	/* receipts it awaits */
 };
 
@@ -334,9 +344,34 @@ void		 route_peer_up(struct peer *);
 void		 route_peer_down(struct peer *);
 int		 route_services(struct buf *);
 
+/* db.c */
+int		 db_init(void);
+void		 db_hb_fields(struct frame *);
+void		 db_take_hb(struct peer *, const struct frame *);
+void		 db_view_changed(void);
+void		 db_tick(void);
+void		 db_check_synced(void);
+int		 db_synced(void);
+int		 db_peer_frame(struct peer *, struct frame *);
+int		 db_client(struct client *, struct frame *);
+void		 db_client_gone(struct client *);
+
+/* dbfile.c */
+struct dbfile_ops {
+	int	(*snap)(uint64_t, uint64_t);
+	int	(*rec)(uint64_t, const char *, const char *);
+	int	(*upd)(uint64_t, uint64_t, const char *, const char *);
+};
+int		 dbfile_open(const char *, const struct dbfile_ops *);
+int		 dbfile_append(uint64_t, uint64_t, const char *, const char *);
+int		 dbfile_bloated(size_t);
+int		 dbfile_rewrite(uint64_t, uint64_t, const struct buf *, size_t);
+void		 dbfile_close(void);
+
 /* statefile.c */
 int		 statefile_load(void);
 int		 statefile_promise(uint64_t);
+int		 statefile_syncdir(const char *);
 
 /* nodeset.c is above; damping lives in view.c. */
 

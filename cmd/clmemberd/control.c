@@ -56,6 +56,7 @@ static int	 cmd_join(struct client *, struct frame *);
 static int	 cmd_leave(struct client *, struct frame *);
 static int	 cmd_service(struct client *, struct frame *);
 static int	 cmd_services(struct client *, struct frame *);
+static int	 cmd_db(struct client *, struct frame *);
 
 static const struct cmd cmds[] = {
 	{ "status",	0, cmd_status },
@@ -66,6 +67,7 @@ static const struct cmd cmds[] = {
 	{ "leave",	1, cmd_leave },
 	{ "service",	1, cmd_service },
 	{ "services",	0, cmd_services },
+	{ "db",		0, cmd_db },
 };
 
 static struct timer	 reapt;
@@ -448,6 +450,13 @@ cmd_services(struct client *cl, struct frame *req)
 	return rc;
 }
 
+/* The cluster database (db.c); it checks the privilege of writes. */
+static int
+cmd_db(struct client *cl, struct frame *req)
+{
+	return db_client(cl, req);
+}
+
 static int
 client_frame(struct conn *c, struct frame *f, void *arg)
 {
@@ -474,7 +483,7 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 		return 0;
 	}
 	(void)refuse(cl, f->txid, "unknown", "unknown op %s (valid: status, "
-	    "watch, register, ack, join, leave, service, services, or any "
+	    "watch, register, ack, join, leave, service, services, db, or any "
 	    "op with to=)", f->op);
 	return 0;
 }
@@ -489,6 +498,7 @@ client_closed(struct conn *c, const char *why, void *arg)
 	TAILQ_REMOVE(&D->clients, cl, entry);
 	D->nclients--;
 	route_client_gone(cl);
+	db_client_gone(cl);
 	if (s != NULL) {
 		log_info("subsystem %s (layer %d) gone: %s", s->name, s->layer,
 		    why);

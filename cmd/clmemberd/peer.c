@@ -199,7 +199,7 @@ peer_frame(struct conn *c, struct frame *f, void *arg)
 		    frame_get(f, "reason") ? frame_get(f, "reason") : "?");
 		return 0;
 	}
-	if (route_peer_frame(p, f))
+	if (route_peer_frame(p, f) || db_peer_frame(p, f))
 		return 0;
 	return view_frame(p, f);
 }

@@ -64,8 +64,8 @@ statefile_load(void)
 	return 0;
 }
 
-static int
-sync_dir(const char *path)
+int
+statefile_syncdir(const char *path)
 {
 	char	 d[PATH_MAX];
 	int	 fd, rc;
@@ -97,7 +97,7 @@ statefile_promise(uint64_t epoch)
 		goto fail;
 	}
 	if (close(fd) == -1 || rename(tmp, D->statepath) == -1 ||
-	    sync_dir(D->statepath) == -1)
+	    statefile_syncdir(D->statepath) == -1)
 		goto fail;
 	D->promised = epoch;
 	if (epoch > D->max_epoch)

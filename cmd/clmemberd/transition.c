@@ -586,6 +586,14 @@ trans_install(const struct cstate *old)
 		t = &D->cs.trans[i];
 		if (t->layer == 0 || !ns_has(&t->parts, D->self))
 			continue;
+		/*
+		 * seed 003 L132: a node that rejoins resyncs from the shared
+		 * database before it serves; its layers hear of its join
+		 * only once its copy matches the coordinator's (db_tick
+		 * calls us again then).
+		 */
+		if (t->type == T_JOIN && t->node == D->self && !db_synced())
+			continue;
 		if ((ls = find_step(t->tid, t->layer, t->barrier, 0)) != NULL) {
 			if (ls->done)
 				send_tack(ls);

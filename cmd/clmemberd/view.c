@@ -122,6 +122,7 @@ view_hb_fields(struct frame *f)
 		    i ? "," : "", li[i].layer, li[i].barriers[T_JOIN],
 		    li[i].barriers[T_LEAVE], li[i].barriers[T_FORCED]);
 	frame_add(f, "layers", "%s", s);
+	db_hb_fields(f);
 }
 
 static int
@@ -189,6 +190,7 @@ view_take_hb(struct peer *p, const struct frame *f)
 		D->hb_dirty = 1;	/* our alive set changed */
 	}
 	p->alive = alive;
+	db_take_hb(p, f);
 	p->epoch = epoch;
 	p->promised = promised;
 	if (seen > D->max_epoch)
@@ -246,6 +248,7 @@ update_quorum(const struct nodeset *alive)
 	}
 	if (q != D->quorum) {
 		D->quorum = q;
+		db_view_changed();
 		control_event("quorum quorum=%s", q ? "yes" : "no");
 	}
 }
@@ -749,6 +752,8 @@ view_install(const struct cstate *ncs)
 		} else if (wasin)
 			panic("not a member of view %llu",
 			    (unsigned long long)ncs->epoch);
+		if (newepoch)
+			db_view_changed();
 		trans_install(old);
 		free(old);
 		kick();
@@ -756,6 +761,7 @@ view_install(const struct cstate *ncs)
 	}
 	D->inview = 1;
 	if (newepoch) {
+		db_view_changed();
 		D->view_since = loop_now();
 		D->hb_dirty = 1;
 		log_info("view %llu: members %s, coordinator %u",

@@ -351,6 +351,7 @@ void		 db_take_hb(struct peer *, const struct frame *);
 void		 db_view_changed(void);
 void		 db_tick(void);
 void		 db_check_synced(void);
+void		 db_peer_down(struct peer *);
 int		 db_synced(void);
 int		 db_peer_frame(struct peer *, struct frame *);
 int		 db_client(struct client *, struct frame *);

@@ -846,6 +846,22 @@ db_tick(void)
 	db_check_synced();
 }
 
+/* A member gone: the coordinator's writes stop waiting for it. */
+void
+db_peer_down(struct peer *p)
+{
+	int	 i;
+
+	for (i = 0; i < DB_PENDING_MAX; i++) {
+		if (!coord[i].used || !ns_has(&coord[i].need, p->id))
+			continue;
+		ns_del(&coord[i].need, p->id);
+		if (ns_subset(&coord[i].need, &coord[i].acked))
+			coord_done(&coord[i],
+			    1 + ns_count(&coord[i].acked) >= D->quorum_size);
+	}
+}
+
 /* An update from the coordinator, applied only on top of its base. */
 static void
 peer_dbup(struct peer *p, const struct frame *f)

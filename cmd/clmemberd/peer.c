@@ -223,6 +223,7 @@ peer_closed(struct conn *c, const char *why, void *arg)
 	    REACH_SUSPECT : REACH_DOWN);
 	view_peer_down(p);
 	route_peer_down(p);
+	db_peer_down(p);
 	redial(p);
 	kick();
 }

@@ -17,8 +17,9 @@
 /*
  * clmember: ask clmemberd about the cluster, watch it, take part in its
  * transitions as a test subsystem, send messages through its router,
- * make a cluster key.  See clmember(1).  Output is one record per line
- * of key=value fields, for grep and awk.
+ * read and write the cluster database, make a cluster key.  See
+ * clmember(1).  Output is one record per line of key=value fields, for
+ * grep and awk.
  */
 
 #include <err.h>
@@ -57,6 +58,7 @@ static int	 cmd_leave(int, char **);
 static int	 cmd_ping(int, char **);
 static int	 cmd_send(int, char **);
 static int	 cmd_services(int, char **);
+static int	 cmd_db(int, char **);
 
 static const struct command commands[] = {
 	{ "status",	cmd_status,	1, "" },
@@ -69,6 +71,13 @@ static const struct command commands[] = {
 	{ "send",	cmd_send,	1, "--to NODE.SERVICE [--rcpt] [--resp] "
 	    "[--op OP] [--timeout-ms T] [PAYLOAD | -]" },
 	{ "services",	cmd_services,	1, "" },
+	{ "db",		cmd_db,		1, "get KEY\n"
+	    "\tdb set KEY VALUE [--ver N]\n"
+	    "\tdb del KEY [--ver N]\n"
+	    "\tdb ls [PREFIX]\n"
+	    "\tdb watch [PREFIX]\n"
+	    "\tdb lock NAME\n"
+	    "\tdb unlock NAME" },
 	{ "keygen",	cmd_keygen,	0, "FILE" },
 };
 
@@ -436,6 +445,12 @@ getopt_ops(int argc, char **argv, const char *sopts,
 				usage();
 			ops[(*nops)++] = argv[optind++];
 		} while (rest && optind < argc);
+		/*
+		 * Done: glibc's getopt, asked again after "--", would set
+		 * optind back to the first operand.
+		 */
+		if (rest)
+			return -1;
 	}
 }
 
@@ -738,6 +753,418 @@ cmd_services(int argc, char **argv)
 		err(1, "standard output");
 	msg_close(&msg);
 	return 0;
+}
+
+/*
+ * The cluster database: cl-wire(5), CONTROL PROTOCOL, db.  One request at
+ * a time on the control socket; a busy node (resyncing) is asked again
+ * for up to DB_BUSY_MS.
+ */
+
+#define DB_KEY_MAX	128		/* bytes of a key */
+#define DB_VALUE_MAX	1024		/* bytes of a value */
+#define DB_BUSY_MS	3000		/* how long busy is retried */
+#define DB_BACKOFF_MS	50		/* first wait after busy; doubles */
+#define DB_BACKOFF_MAX	400		/* up to */
+
+static struct frame	 dbreq, dbrep;
+static uint64_t	 db_txid;
+static int	 db_write_ms;	/* a write's answer: after the daemon's wait */
+static char	 db_what[DB_KEY_MAX + 16];	/* "set KEY": in messages */
+static const char *db_key = "";		/* KEY */
+
+static __attribute__((__noreturn__)) void
+db_usage(void)
+{
+	static const char *forms[] = { "get KEY", "set KEY VALUE [--ver N]",
+	    "del KEY [--ver N]", "ls [PREFIX]", "watch [PREFIX]", "lock NAME",
+	    "unlock NAME" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		(void)fprintf(stderr, "%s clmember [-f file] db %s\n",
+		    i == 0 ? "usage:" : "      ", forms[i]);
+	exit(2);
+}
+
+static int
+db_char(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '/' ||
+	    c == ':' || c == '-';
+}
+
+/* A key (min 1) or a prefix (min 0): up to max of [A-Za-z0-9_./:-]. */
+static void
+db_check_key(const char *what, const char *s, size_t min, size_t max)
+{
+	size_t	 i, n = strlen(s);
+
+	for (i = 0; i < n; i++)
+		if (!db_char((unsigned char)s[i]))
+			errx(2, "%s \"%s\": bad character at byte %zu: want "
+			    "A-Z a-z 0-9 _ . / : -", what, s, i + 1);
+	if (n < min || n > max)
+		errx(2, "%s \"%s\": want %zu to %zu bytes, not %zu", what, s,
+		    min, max, n);
+}
+
+static void
+db_check_value(const char *key, const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n > DB_VALUE_MAX)
+		errx(2, "value for %s: %zu bytes, at most %d", key, n,
+		    DB_VALUE_MAX);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			errx(2, "value for %s: control character 0x%02x at "
+			    "byte %zu: a value is one line of printable "
+			    "bytes", key, (unsigned char)s[i], i + 1);
+}
+
+static uint64_t
+db_ver_arg(const char *s)
+{
+	uint64_t	 v;
+
+	if (wire_parse_u64(s, strlen(s), UINT64_MAX, &v) != 0)
+		errx(2, "--ver %s: want a version, 0 to %llu (0: the key must "
+		    "not exist yet)", s, (unsigned long long)UINT64_MAX);
+	return v;
+}
+
+/* The next frame from the daemon, 0 at end of stream; errors end us. */
+static int
+db_recv(struct frame *f, int timeout)
+{
+	int	 rc;
+
+	if ((rc = ctl_recv(&ctl, f, timeout)) == 1)
+		return 1;
+	if (rc == 0)
+		errx(1, "%s: clmemberd closed the connection", db_what);
+	if (errno == EPROTO)
+		errx(1, "%s: %s: malformed reply: %s", db_what, ctl.path,
+		    ctl.reason);
+	if (errno == ETIMEDOUT)
+		errx(1, "%s: %s: no reply in %d ms", db_what, ctl.path,
+		    timeout);
+	err(1, "%s: %s", db_what, ctl.path);
+}
+
+static int
+db_status_is(const struct frame *f, const char *status)
+{
+	const char	*s;
+
+	return strcmp(f->op, "error") == 0 &&
+	    (s = frame_get(f, "status")) != NULL && strcmp(s, status) == 0;
+}
+
+/* An error reply, as "what: cause[: reason]"; exits 1. */
+static __attribute__((__noreturn__)) void
+db_fail(const struct frame *f)
+{
+	static const struct {
+		const char	*status;
+		const char	*text;
+	} causes[] = {
+		{ "nokey",	"no such key" },
+		{ "mismatch",	"version mismatch" },
+		{ "noquorum",	"no quorum" },
+		{ "busy",	"still busy after 3 s" },
+		{ "timeout",	"timed out" },
+		{ "invalid",	"invalid request" },
+		{ "full",	"full" },
+		{ "io",		"I/O error" },
+		{ "held",	"held" },
+		{ "notheld",	"not held" },
+		{ "denied",	"permission denied" },
+		{ "unknown",	"clmemberd does not know this request" },
+	};
+	const char	*status, *reason, *cause, *node, *ver;
+	size_t		 i, n;
+
+	status = frame_get(f, "status");
+	reason = frame_get(f, "reason");
+	cause = status != NULL ? status : "error";
+	for (i = 0; status != NULL && i < sizeof(causes) / sizeof(causes[0]);
+	    i++)
+		if (strcmp(status, causes[i].status) == 0)
+			cause = causes[i].text;
+	if (status != NULL && strcmp(status, "held") == 0 &&
+	    (node = frame_get(f, "node")) != NULL)
+		errx(1, "%s: held by node %s", db_what, node);
+	if (reason == NULL || *reason == '\0') {
+		if (status != NULL && strcmp(status, "mismatch") == 0 &&
+		    (ver = frame_get(f, "ver")) != NULL)
+			errx(1, "%s: %s: now at version %s", db_what, cause,
+			    ver);
+		errx(1, "%s: %s", db_what, cause);
+	}
+	/* "KEY: no such key" after "get KEY": the key once is enough. */
+	n = strlen(db_key);
+	if (n > 0 && strncmp(reason, db_key, n) == 0 &&
+	    strncmp(reason + n, ": ", 2) == 0)
+		reason += n + 2;
+	/* The reason may say the cause already: "version mismatch: ...". */
+	n = strlen(cause);
+	if (strncasecmp(reason, cause, n) == 0)
+		errx(1, "%s: %s", db_what, reason);
+	errx(1, "%s: %s: %s", db_what, cause, reason);
+}
+
+/*
+ * Send dbreq and read the first reply to it into dbrep, asking again
+ * while the node answers busy, for up to DB_BUSY_MS (waits of 50, 100,
+ * 200, then 400 ms).
+ */
+static void
+db_call(int timeout)
+{
+	uint64_t	 deadline, now;
+	long		 backoff = DB_BACKOFF_MS;
+
+	deadline = clock_ms() + DB_BUSY_MS;
+	for (;;) {
+		dbreq.txid = ++db_txid;
+		send_req(&dbreq);
+		do {
+			(void)db_recv(&dbrep, timeout);
+		} while (dbrep.txid != dbreq.txid);
+		if (!db_status_is(&dbrep, "busy") ||
+		    (now = clock_ms()) >= deadline)
+			return;
+		if ((uint64_t)backoff > deadline - now)
+			backoff = (long)(deadline - now);
+		sleep_ms(backoff);
+		if ((backoff *= 2) > DB_BACKOFF_MAX)
+			backoff = DB_BACKOFF_MAX;
+	}
+}
+
+static void
+db_request(const char *sub, const char *what)
+{
+	(void)snprintf(db_what, sizeof(db_what), "%s %s", sub, what);
+	db_key = what;
+	open_ctl();
+	frame_init(&dbreq, "db", 0);
+	if (frame_add(&dbreq, "cmd", "%s", sub) == -1)
+		errx(1, "%s: cannot build the request", db_what);
+}
+
+static void
+db_add(const char *key, const char *val)
+{
+	if (frame_add(&dbreq, key, "%s", val) == -1)
+		errx(1, "%s: cannot build the request", db_what);
+}
+
+/* key=K ver=V value=VALUE: the value last, as it is. */
+static void
+db_print_rec(const char *head, const struct frame *f)
+{
+	const char	*k = frame_get(f, "key"), *v = frame_get(f, "ver");
+	const char	*val = frame_get(f, "value");
+
+	(void)printf("%s%skey=%s ver=%s", head, *head != '\0' ? " " : "",
+	    k != NULL ? k : "", v != NULL ? v : "");
+	if (val != NULL || strcmp(head, "del") != 0)
+		(void)printf(" value=%s", val != NULL ? val : "");
+	(void)putchar('\n');
+}
+
+static void
+db_expect_ok(void)
+{
+	if (strcmp(dbrep.op, "ok") != 0) {
+		if (strcmp(dbrep.op, "error") == 0)
+			db_fail(&dbrep);
+		errx(1, "%s: unexpected reply %s from clmemberd", db_what,
+		    dbrep.op);
+	}
+}
+
+/* get KEY */
+static int
+db_get(int argc, char **argv)
+{
+	if (argc != 2)
+		db_usage();
+	db_check_key("key", argv[1], 1, DB_KEY_MAX);
+	db_request("get", argv[1]);
+	db_add("key", argv[1]);
+	db_call(REPLY_MS);
+	if (strcmp(dbrep.op, "error") == 0)
+		db_fail(&dbrep);
+	if (strcmp(dbrep.op, "dbrec") != 0)
+		errx(1, "%s: unexpected reply %s from clmemberd", db_what,
+		    dbrep.op);
+	db_print_rec("", &dbrep);
+	return 0;
+}
+
+/* set KEY VALUE [--ver N], del KEY [--ver N] */
+static int
+db_write(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ver",	required_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char	*key, *ver, *sub = argv[0];
+	char		*ops[3];
+	uint64_t	 expect = 0;
+	int		 ch, nops = 0, isset = strcmp(sub, "set") == 0;
+	int		 hasver = 0;
+
+	optind = 1;
+	/* One operand more than wanted, for db_usage() to refuse. */
+	while ((ch = getopt_ops(argc, argv, "", opts, ops, isset ? 3 : 2,
+	    &nops)) != -1) {
+		switch (ch) {
+		case 'v':
+			expect = db_ver_arg(optarg);
+			hasver = 1;
+			break;
+		default:
+			db_usage();
+		}
+	}
+	if (nops != (isset ? 2 : 1))
+		db_usage();
+	key = ops[0];
+	db_check_key("key", key, 1, DB_KEY_MAX);
+	if (isset)
+		db_check_value(key, ops[1]);
+	db_request(sub, key);
+	db_add("key", key);
+	if (isset)
+		db_add("value", ops[1]);
+	if (hasver && frame_add(&dbreq, "ver", "%llu",
+	    (unsigned long long)expect) == -1)
+		errx(1, "%s: cannot build the request", db_what);
+	db_call(db_write_ms);
+	db_expect_ok();
+	ver = frame_get(&dbrep, "ver");
+	(void)printf("ok key=%s ver=%s\n", frame_get(&dbrep, "key") != NULL ?
+	    frame_get(&dbrep, "key") : key, ver != NULL ? ver : "");
+	return 0;
+}
+
+/* ls [PREFIX] */
+static int
+db_ls(int argc, char **argv)
+{
+	const char	*prefix = argc == 2 ? argv[1] : "";
+
+	if (argc > 2)
+		db_usage();
+	db_check_key("prefix", prefix, 0, DB_KEY_MAX);
+	db_request("ls", *prefix != '\0' ? prefix : "(all)");
+	if (*prefix != '\0')
+		db_add("prefix", prefix);
+	db_call(REPLY_MS);
+	for (;;) {
+		if (strcmp(dbrep.op, "end") == 0)
+			break;
+		if (strcmp(dbrep.op, "error") == 0)
+			db_fail(&dbrep);
+		if (strcmp(dbrep.op, "dbrec") == 0)
+			db_print_rec("", &dbrep);
+		do {
+			(void)db_recv(&dbrep, REPLY_MS);
+		} while (dbrep.txid != dbreq.txid);
+	}
+	if (fflush(stdout) == EOF)
+		err(1, "standard output");
+	return 0;
+}
+
+/* watch [PREFIX]: until the daemon goes away, then 1. */
+static int
+db_watch(int argc, char **argv)
+{
+	const char	*prefix = argc == 2 ? argv[1] : "", *op;
+
+	if (argc > 2)
+		db_usage();
+	db_check_key("prefix", prefix, 0, DB_KEY_MAX);
+	db_request("watch", *prefix != '\0' ? prefix : "(all)");
+	db_add("prefix", prefix);
+	db_call(REPLY_MS);
+	db_expect_ok();
+	(void)setvbuf(stdout, NULL, _IOLBF, 0);
+	for (;;) {
+		if (ctl_recv(&ctl, &dbrep, -1) != 1)
+			break;
+		if (strcmp(dbrep.op, "dbev") != 0 ||
+		    (op = frame_get(&dbrep, "op")) == NULL)
+			continue;
+		if (strcmp(op, "resync") == 0)
+			(void)printf("resync\n");
+		else if (strcmp(op, "set") == 0 || strcmp(op, "del") == 0)
+			db_print_rec(op, &dbrep);
+	}
+	errx(1, "clmemberd closed the connection");
+}
+
+/* lock NAME, unlock NAME */
+static int
+db_lock(int argc, char **argv)
+{
+	const char	*sub = argv[0], *node, *ver;
+
+	if (argc != 2)
+		db_usage();
+	/* The lock is the record lock/NAME. */
+	db_check_key("lock name", argv[1], 1, DB_KEY_MAX - 5);
+	db_request(sub, argv[1]);
+	db_add("name", argv[1]);
+	db_call(db_write_ms);
+	db_expect_ok();
+	if (strcmp(sub, "unlock") == 0) {
+		(void)printf("unlocked name=%s\n", argv[1]);
+		return 0;
+	}
+	node = frame_get(&dbrep, "node");
+	ver = frame_get(&dbrep, "ver");
+	(void)printf("locked name=%s node=%s ver=%s\n", argv[1],
+	    node != NULL ? node : "", ver != NULL ? ver : "");
+	return 0;
+}
+
+static int
+cmd_db(int argc, char **argv)
+{
+	static const struct {
+		const char	*name;
+		int		(*fn)(int, char **);
+	} subs[] = {
+		{ "get",	db_get },
+		{ "set",	db_write },
+		{ "del",	db_write },
+		{ "ls",		db_ls },
+		{ "watch",	db_watch },
+		{ "lock",	db_lock },
+		{ "unlock",	db_lock },
+	};
+	size_t	 i;
+
+	if (argc < 2)
+		db_usage();
+	/* The daemon answers a write within 2 msg_timeout_ms: cl.conf(5). */
+	db_write_ms = conf.msg_timeout_ms > (3600 * 1000 - REPLY_MS) / 2 ?
+	    3600 * 1000 : 2 * conf.msg_timeout_ms + REPLY_MS;
+	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
+		if (strcmp(argv[1], subs[i].name) == 0)
+			return subs[i].fn(argc - 1, argv + 1);
+	warnx("db: unknown subcommand %s", argv[1]);
+	db_usage();
 }
 
 static int

@@ -86,7 +86,8 @@ static int		 ready;		/* coordinator: may take writes */
 static uint64_t		 ready_epoch;
 static uint64_t		 next_rid = 1;
 static uint64_t		 pull_at;	/* ms: the last pull we asked for */
-static int		 mismatch;	/* heartbeats we differed from it */
+static int		 mismatch;	/* heartbeats we were behind it */
+static int		 fresh;		/* first heartbeat of a view */
 static struct pending	 coord[DB_PENDING_MAX], asked[DB_PENDING_MAX];
 
 static int
@@ -804,6 +805,7 @@ db_view_changed(void)
 	ready = 0;
 	mismatch = 0;
 	pull_at = 0;
+	fresh = 1;
 	if (coordinating())
 		coord_prepare();
 	else
@@ -825,7 +827,12 @@ db_check_synced(void)
 	was_synced = s;
 }
 
-/* Every heartbeat: finish getting ready, or catch up with the coordinator. */
+/*
+ * Every heartbeat: finish getting ready, or catch up with the
+ * coordinator.  Its heartbeat may lag the updates it sends, so only a
+ * copy behind it counts, and only if it is still behind on the next
+ * heartbeat (at once on the first heartbeat of a view).
+ */
 void
 db_tick(void)
 {
@@ -834,15 +841,13 @@ db_tick(void)
 	if (coordinating() && !ready)
 		coord_prepare();
 	else if ((c = coordinator_peer()) != NULL && c->dbready &&
-	    (c->dbe != dbe || c->dbs != dbs)) {
-		/*
-		 * An update may be on its way: pull only when we still
-		 * differ on the next heartbeat, or at once in a new view.
-		 */
-		if (++mismatch >= 2 || pull_at == 0)
+	    (older(dbe, dbs, c->dbe, c->dbs) ||
+	    (dbs == c->dbs && dbe != c->dbe))) {
+		if (++mismatch >= 2 || fresh)
 			send_pull(c);
 	} else
 		mismatch = 0;
+	fresh = 0;
 	db_check_synced();
 }
 

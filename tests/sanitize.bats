@@ -67,7 +67,7 @@ reports() {
 	[ -z "$output" ]
 }
 
-@test "sanitize: routing under ASan and UBSan: pings, requests with receipts and responses, a missing service, a killed node, leave no report" {
+@test "sanitize: routing and the cluster database under ASan and UBSan: pings, requests with receipts and responses, a missing service, writes, a lock, a killed node, leave no report" {
 	up 3
 	OUT=$BATS_TEST_TMPDIR/echo.out
 	bg "$PWD/bin/test/clsvc" -f "$(conf 2)" -N echo -q echo
@@ -82,9 +82,21 @@ reports() {
 	[ "$status" -eq 1 ]
 	run member 3 services
 	[ "$status" -eq 0 ]
+	# The cluster database: writes through the coordinator, a lock.
+	run member 2 db set san/k v1
+	[ "$status" -eq 0 ]
+	run member 3 db set san/k v2 --ver 999
+	[ "$status" -eq 1 ]
+	run member 3 db ls san/
+	[[ "$output" == *"value=v1"* ]]
+	run member 3 db lock L
+	[ "$status" -eq 0 ]
 	"$CLUSTERCTL" kill "$C" 3 KILL
 	run member 1 send --to '*.echo' --rcpt --resp x
 	[[ "$output" == *"node.3=node-down"* ]]
+	wait_view 1,2
+	run member 2 db lock L
+	[ "$status" -eq 0 ]
 	"$CLUSTERCTL" down "$C"
 	run reports
 	echo "$output"

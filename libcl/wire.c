@@ -379,6 +379,22 @@ fail:
 	return -1;
 }
 
+/*
+ * An error frame (DESIGN.md, "Wire format"): CL1 error <txid> with
+ * status= and a reason= formatted from fmt.
+ */
+void
+frame_verror(struct frame *f, uint64_t txid, const char *status,
+    const char *fmt, va_list ap)
+{
+	char	 why[WIRE_VAL_MAX / 2];
+
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	frame_init(f, "error", txid);
+	frame_add(f, "status", "%s", status);
+	frame_add(f, "reason", "%s", why);
+}
+
 /* Remove key from f, if it is there; the others keep their order. */
 void
 frame_del(struct frame *f, const char *key)

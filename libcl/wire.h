@@ -17,6 +17,7 @@
 #ifndef CL_WIRE_H
 #define CL_WIRE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -88,6 +89,9 @@ void		 frame_init(struct frame *, const char *, uint64_t);
 int		 frame_add(struct frame *, const char *, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 void		 frame_del(struct frame *, const char *);
+void		 frame_verror(struct frame *, uint64_t, const char *,
+		    const char *, va_list)
+		    __attribute__((__format__ (printf, 4, 0)));
 void		 frame_payload(struct frame *, const void *, size_t);
 const char	*frame_get(const struct frame *, const char *);
 int		 frame_getu64(const struct frame *, const char *, uint64_t *);

@@ -127,13 +127,13 @@ static int
 refuse(struct client *cl, uint64_t txid, const char *status,
     const char *fmt, ...)
 {
-	va_list	 ap;
-	char	 why[256];
+	struct frame	 f;
+	va_list		 ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	frame_verror(&f, txid, status, fmt, ap);
 	va_end(ap);
-	return reply(cl, "error", txid, status, why);
+	return send_to(cl, &f);
 }
 
 static void

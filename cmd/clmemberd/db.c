@@ -83,7 +83,6 @@ static struct rectree	 recs = RB_INITIALIZER(&recs);
 static size_t		 nrec, nbytes;
 static uint64_t		 dbe, dbs;	/* (epoch, seq) of the last update */
 static int		 ready;		/* coordinator: may take writes */
-static uint64_t		 ready_epoch;
 static uint64_t		 next_rid = 1;
 static uint64_t		 pull_at;	/* ms: the last pull we asked for */
 static int		 mismatch;	/* heartbeats we were behind it */
@@ -498,14 +497,10 @@ fail(struct client *cl, uint32_t node, uint64_t txid, const char *status,
 {
 	struct frame	 f;
 	va_list		 ap;
-	char		 why[512];
 
 	va_start(ap, fmt);
-	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	frame_verror(&f, txid, status, fmt, ap);
 	va_end(ap);
-	frame_init(&f, "error", txid);
-	frame_add(&f, "status", "%s", status);
-	frame_add(&f, "reason", "%s", why);
 	return answer(cl, node, txid, &f);
 }
 
@@ -750,7 +745,6 @@ static void
 become_ready(void)
 {
 	ready = 1;
-	ready_epoch = D->cs.epoch;
 	D->hb_dirty = 1;
 	log_debug("cluster database: coordinator ready at update %llu of "
 	    "epoch %llu", (unsigned long long)dbs, (unsigned long long)dbe);

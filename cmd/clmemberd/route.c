@@ -305,14 +305,10 @@ errorf(struct client *cl, uint64_t txid, const char *status,
 {
 	struct frame	 f;
 	va_list		 ap;
-	char		 why[256];
 
 	va_start(ap, fmt);
-	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	frame_verror(&f, txid, status, fmt, ap);
 	va_end(ap);
-	frame_init(&f, "error", txid);
-	frame_add(&f, "status", "%s", status);
-	frame_add(&f, "reason", "%s", why);
 	if (cl != NULL && !cl->doomed)
 		(void)conn_send(cl->conn, &f);
 	return 0;

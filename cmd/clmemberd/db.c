@@ -612,6 +612,33 @@ publish(const char *key, const char *val, struct client *cl, uint32_t node,
 	return 0;
 }
 
+/*
+ * When a node left the view, as this coordinator saw it (ms; 0: it is a
+ * member, or we have not seen it go).
+ */
+static uint64_t	 gone_at[NODEID_MAX + 1];
+
+/*
+ * May a lock held by node h be given to another?  Not while h is a
+ * member, and not until fail_ms after it left the view: h may have been
+ * cut off rather than dead, and it goes on believing it holds the lock
+ * until it notices it lost quorum.  It notices after fail_ms of silence,
+ * at most 2 heartbeats after the majority dropped it (its last heartbeat
+ * reached them at most one heartbeat before the cut), so fail_ms, at
+ * least twice heartbeat_ms (cl.conf), is enough.
+ */
+static int
+lock_free(uint32_t h)
+{
+	if (ns_has(&D->cs.members, h)) {
+		gone_at[h] = 0;
+		return 0;
+	}
+	if (gone_at[h] == 0)
+		gone_at[h] = loop_now();
+	return loop_now() >= gone_at[h] + (uint64_t)D->conf.fail_ms;
+}
+
 /* A version check: ver= absent, 0 (must not exist) or the current one. */
 static int
 version_ok(const struct frame *rq, const struct rec *r, const char *key,
@@ -696,15 +723,21 @@ coord_write(const struct frame *rq, struct client *cl, uint32_t node)
 			ok_frame(&f, "lock", key, r->ver, who);
 			return answer(cl, node, rq->txid, &f);
 		}
-		/* A holder that left the view holds nothing. */
-		if (h != 0 && ns_has(&D->cs.members, h)) {
+		/* A holder that left the view holds nothing, after grace. */
+		if (h != 0 && !lock_free(h)) {
 			frame_init(&f, "error", rq->txid);
 			frame_add(&f, "status", "held");
 			frame_add(&f, "node", "%u", h);
-			frame_add(&f, "reason", "lock %s is held by node %u",
-			    key + strlen(LOCK_PREFIX), h);
+			frame_add(&f, "reason", "lock %s is held by node %u%s",
+			    key + strlen(LOCK_PREFIX), h,
+			    ns_has(&D->cs.members, h) ? "" : ", which left the "
+			    "view: released when it has surely noticed");
 			return answer(cl, node, rq->txid, &f);
 		}
+		if (h != 0)
+			log_info("lock %s of node %u, which left the view, "
+			    "given to node %u", key + strlen(LOCK_PREFIX), h,
+			    who);
 		(void)snprintf(lv, sizeof(lv), "node=%u epoch=%llu", who,
 		    (unsigned long long)D->cs.epoch);
 		val = lv;
@@ -720,7 +753,7 @@ coord_write(const struct frame *rq, struct client *cl, uint32_t node)
 	return 0;
 }
 
-/* Locks of nodes that left: released with the view (lock/NAME). */
+/* Locks of nodes that left: released once lock_free says so. */
 static void
 drop_stale_locks(void)
 {
@@ -732,7 +765,7 @@ drop_stale_locks(void)
 		if (strncmp(r->key, LOCK_PREFIX, strlen(LOCK_PREFIX)) != 0)
 			continue;
 		h = holder(r);
-		if (h != 0 && ns_has(&D->cs.members, h))
+		if (h != 0 && !lock_free(h))
 			continue;
 		(void)strlcpy(key, r->key, sizeof(key));
 		log_info("lock %s released: node %u left the view",
@@ -834,6 +867,8 @@ db_tick(void)
 
 	if (coordinating() && !ready)
 		coord_prepare();
+	else if (coordinating())
+		drop_stale_locks();
 	else if ((c = coordinator_peer()) != NULL && c->dbready &&
 	    (older(dbe, dbs, c->dbe, c->dbs) ||
 	    (dbs == c->dbs && dbe != c->dbe))) {

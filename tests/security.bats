@@ -191,11 +191,14 @@ tcp_local_port() {
 	wait "$cp" || true
 	cat "$OUT"
 	grep -q "^slowloris connections=50 closed=50$" "$OUT"
-	# The handshake must end within 3 s; the fake looks once a second.
+	# The handshake must end within 3 s.  The fake sees the close only
+	# at its next byte (once a second), and on a loaded machine its 50
+	# connections and their first bytes spread over a second or more:
+	# 3 s + 1 s + 1 s, and a second of slack.
 	max=$(sed -n 's/^conn [0-9]* closed by peer after .* \([0-9]*\) ms$/\1/p' \
 	    "$OUT" | sort -n | tail -1)
 	echo "last connection closed after $max ms"
-	[ "$max" -le 5000 ]
+	[ "$max" -le 6000 ]
 	# The first refusal is logged (later ones from the host are counted).
 	local line a
 	line=$(grep -E "connection from 127\.0\.0\.1:[0-9]+ .*(not finished in time|too slow)" \

@@ -639,6 +639,24 @@ lock_free(uint32_t h)
 	return loop_now() >= gone_at[h] + (uint64_t)D->conf.fail_ms;
 }
 
+/* Bytes a snapshot line adds to a record's key and value, at most. */
+#define SNAP_LINE	32
+
+/* The snapshot a rejoining node takes must fit in one frame. */
+static size_t
+snap_max(void)
+{
+	size_t	 m = D->conf.max_payload;
+
+	return m < DB_BYTES_MAX ? m : DB_BYTES_MAX;
+}
+
+static size_t
+snap_size(void)
+{
+	return nbytes + nrec * SNAP_LINE;
+}
+
 /* A version check: ver= absent, 0 (must not exist) or the current one. */
 static int
 version_ok(const struct frame *rq, const struct rec *r, const char *key,
@@ -705,10 +723,11 @@ coord_write(const struct frame *rq, struct client *cl, uint32_t node)
 			return fail(cl, node, rq->txid, "invalid", "value=: "
 			    "at most %d bytes", DB_VAL_MAX);
 		if ((r == NULL && nrec >= DB_RECORDS_MAX) ||
-		    nbytes + strlen(key) + strlen(val) > DB_BYTES_MAX)
+		    snap_size() + strlen(key) + strlen(val) + SNAP_LINE >
+		    snap_max())
 			return fail(cl, node, rq->txid, "full", "the cluster "
-			    "database is full (%d records, %d bytes)",
-			    DB_RECORDS_MAX, DB_BYTES_MAX);
+			    "database is full (%d records, %zu bytes as a "
+			    "snapshot)", DB_RECORDS_MAX, snap_max());
 		if (!version_ok(rq, r, key, cl, node))
 			return 0;
 	} else if (strcmp(cmd, "del") == 0) {

@@ -332,6 +332,7 @@ int		 control_init(void);
 void		 control_event(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));
 int		 control_notify(struct sub *, struct frame *);
+int		 control_send(struct client *, const struct frame *);
 void		 control_shutdown(void);
 
 /* route.c */

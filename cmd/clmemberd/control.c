@@ -92,8 +92,12 @@ reap(void *arg)
 	}
 }
 
-static int
-send_to(struct client *cl, const struct frame *f)
+/*
+ * A reply to a local client.  One that lets its queue fill is dropped at
+ * the next turn, whoever answers it (control, database).
+ */
+int
+control_send(struct client *cl, const struct frame *f)
 {
 	if (cl->doomed)
 		return -1;
@@ -115,7 +119,7 @@ reply(struct client *cl, const char *op, uint64_t txid, const char *status,
 		frame_add(&f, "status", "%s", status);
 	if (reason != NULL)
 		frame_add(&f, "reason", "%s", reason);
-	return send_to(cl, &f);
+	return control_send(cl, &f);
 }
 
 static int
@@ -133,7 +137,7 @@ refuse(struct client *cl, uint64_t txid, const char *status,
 	va_start(ap, fmt);
 	frame_verror(&f, txid, status, fmt, ap);
 	va_end(ap);
-	return send_to(cl, &f);
+	return control_send(cl, &f);
 }
 
 static void
@@ -181,7 +185,7 @@ status_node(struct client *cl, uint64_t txid, const struct cl_node *n)
 	    (unsigned long long)(loop_now() - since));
 	if (p != NULL && p->damped)
 		frame_add(&f, "damped", "yes");
-	return send_to(cl, &f);
+	return control_send(cl, &f);
 }
 
 static int
@@ -207,7 +211,7 @@ status_trans(struct client *cl, uint64_t txid, const struct trans *t)
 		frame_add(&f, "age_ms", "%llu",
 		    (unsigned long long)(loop_now() - t->step_start));
 	}
-	return send_to(cl, &f);
+	return control_send(cl, &f);
 }
 
 static int
@@ -239,7 +243,7 @@ status_sub(struct client *cl, uint64_t txid, const struct sub *s)
 		frame_add(&f, "stuck", "%s", loop_now() - oldest >=
 		    (uint64_t)D->conf.transition_ms ? "yes" : "no");
 	}
-	return send_to(cl, &f);
+	return control_send(cl, &f);
 }
 
 static int
@@ -256,7 +260,7 @@ cmd_status(struct client *cl, struct frame *req)
 	frame_add(&f, "members", "%s", ns_fmt(&D->cs.members, m, sizeof(m)));
 	frame_add(&f, "self", "%u", D->self);
 	frame_add(&f, "ver", "%llu", (unsigned long long)D->cs.ver);
-	if (send_to(cl, &f) == -1)
+	if (control_send(cl, &f) == -1)
 		return 0;
 	n++;
 	for (i = 0; i < D->conf.nnodes; i++, n++)
@@ -273,7 +277,7 @@ cmd_status(struct client *cl, struct frame *req)
 		}
 	frame_init(&f, "end", req->txid);
 	frame_add(&f, "count", "%d", n);
-	(void)send_to(cl, &f);
+	(void)control_send(cl, &f);
 	return 0;
 }
 
@@ -381,7 +385,7 @@ cmd_register(struct client *cl, struct frame *req)
 	frame_init(&f, "ok", req->txid);
 	frame_add(&f, "node", "%u", D->self);
 	frame_add(&f, "epoch", "%llu", (unsigned long long)D->cs.epoch);
-	(void)send_to(cl, &f);
+	(void)control_send(cl, &f);
 	control_event("registered sub=%s layer=%d", name, layer);
 	trans_sub_added(s);
 	return 0;
@@ -428,7 +432,7 @@ cmd_service(struct client *cl, struct frame *req)
 	frame_init(&f, "ok", req->txid);
 	frame_add(&f, "node", "%u", D->self);
 	frame_add(&f, "name", "%s", frame_get(req, "name"));
-	return send_to(cl, &f);
+	return control_send(cl, &f);
 }
 
 static int
@@ -445,7 +449,7 @@ cmd_services(struct client *cl, struct frame *req)
 	}
 	frame_init(&f, "services", req->txid);
 	frame_payload(&f, buf_ptr(&b), buf_avail(&b));
-	rc = send_to(cl, &f);
+	rc = control_send(cl, &f);
 	buf_free(&b);
 	return rc;
 }
@@ -622,13 +626,13 @@ control_event(const char *fmt, ...)
 	frame_add(&f, "text", "%s", text);
 	TAILQ_FOREACH(cl, &D->clients, entry)
 		if (cl->watching)
-			(void)send_to(cl, &f);
+			(void)control_send(cl, &f);
 }
 
 int
 control_notify(struct sub *s, struct frame *f)
 {
-	return send_to(s->client, f);
+	return control_send(s->client, f);
 }
 
 int

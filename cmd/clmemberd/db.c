@@ -47,6 +47,8 @@
 
 #define DB_PENDING_MAX	256		/* writes awaiting an answer */
 #define LOCK_PREFIX	"lock/"
+#define SNAP_LINE	32		/* bytes a snapshot line adds, at most */
+#define SNAP_BUF_MAX	(DB_BYTES_MAX + (size_t)DB_RECORDS_MAX * SNAP_LINE)
 
 struct rec {
 	RB_ENTRY(rec)	 entry;
@@ -146,8 +148,7 @@ notify(const char *key, uint64_t ver, const char *val)
 			if (val != NULL)
 				frame_add(&f, "value", "%s", val);
 		}
-		if (conn_send(cl->conn, &f) == -1)
-			conn_close(cl->conn, "too slow to read its watch");
+		(void)control_send(cl, &f);
 	}
 }
 
@@ -217,17 +218,23 @@ snapshot(struct buf *b)
 	return 0;
 }
 
+/* Replace the log on disk by a snapshot of what we hold. */
 static void
-compact(void)
+rewrite_log(void)
 {
 	struct buf	 b;
 
-	if (!dbfile_bloated(nrec))
-		return;
-	buf_init(&b, DB_BYTES_MAX + (size_t)DB_RECORDS_MAX * 32);
+	buf_init(&b, SNAP_BUF_MAX);
 	if (snapshot(&b) == 0)
 		(void)dbfile_rewrite(dbe, dbs, &b, nrec);
 	buf_free(&b);
+}
+
+static void
+compact(void)
+{
+	if (dbfile_bloated(nrec))
+		rewrite_log();
 }
 
 /* Apply update (epoch, seq): synced to disk first, then in memory. */
@@ -363,7 +370,7 @@ send_snap(struct peer *p, uint64_t txid)
 	struct frame	 f;
 	struct buf	 b;
 
-	buf_init(&b, DB_BYTES_MAX + (size_t)DB_RECORDS_MAX * 32);
+	buf_init(&b, SNAP_BUF_MAX);
 	if (snapshot(&b) == 0) {
 		frame_init(&f, "dbsnap", txid);
 		frame_add(&f, "dbe", "%llu", (unsigned long long)dbe);
@@ -382,7 +389,6 @@ take_snap(const struct frame *f)
 	char		 line[DB_KEY_MAX + DB_VAL_MAX + 64], *key, *val;
 	unsigned long long v;
 	uint64_t	 e, s;
-	struct buf	 b;
 	int		 n;
 
 	if (frame_getu64(f, "dbe", &e) == -1 ||
@@ -407,10 +413,7 @@ take_snap(const struct frame *f)
 	}
 	dbe = e;
 	dbs = s;
-	buf_init(&b, DB_BYTES_MAX + (size_t)DB_RECORDS_MAX * 32);
-	if (snapshot(&b) == 0)
-		(void)dbfile_rewrite(dbe, dbs, &b, nrec);
-	buf_free(&b);
+	rewrite_log();
 	D->hb_dirty = 1;
 	notify(NULL, 0, NULL);
 	log_info("cluster database: took a snapshot, %zu records, at update "
@@ -474,8 +477,8 @@ answer(struct client *cl, uint32_t node, uint64_t txid, struct frame *a)
 
 	if (node == 0) {
 		a->txid = txid;
-		if (cl != NULL && !cl->doomed)
-			(void)conn_send(cl->conn, a);
+		if (cl != NULL)
+			(void)control_send(cl, a);
 		return 0;
 	}
 	frame_init(&w, "dbres", txid);
@@ -638,9 +641,6 @@ lock_free(uint32_t h)
 		gone_at[h] = loop_now();
 	return loop_now() >= gone_at[h] + (uint64_t)D->conf.fail_ms;
 }
-
-/* Bytes a snapshot line adds to a record's key and value, at most. */
-#define SNAP_LINE	32
 
 /* The snapshot a rejoining node takes must fit in one frame. */
 static size_t
@@ -1059,7 +1059,7 @@ send_rec(struct client *cl, uint64_t txid, const struct rec *r)
 	frame_add(&f, "key", "%s", r->key);
 	frame_add(&f, "ver", "%llu", (unsigned long long)r->ver);
 	frame_add(&f, "value", "%s", r->val);
-	return conn_send(cl->conn, &f);
+	return control_send(cl, &f);
 }
 
 /* CL1 db with cmd=get|ls|watch|set|del|lock|unlock, from the control socket. */
@@ -1092,16 +1092,15 @@ db_client(struct client *cl, struct frame *f)
 		    r != NULL && strncmp(r->key, pfx, n) == 0;
 		    r = RB_NEXT(rectree, &recs, r))
 			if (send_rec(cl, f->txid, r) == -1)
-				return 0;	/* too slow: doomed */
+				return 0;	/* too slow: dropped */
 		frame_init(&e, "end", f->txid);
-		return conn_send(cl->conn, &e) == -1 ? 0 : 0;
+		return control_send(cl, &e);
 	}
 	if (strcmp(cmd, "watch") == 0) {
 		(void)strlcpy(cl->dbwatch, pfx, sizeof(cl->dbwatch));
 		cl->dbwatching = 1;
 		frame_init(&e, "ok", f->txid);
-		(void)conn_send(cl->conn, &e);
-		return 0;
+		return control_send(cl, &e);
 	}
 	return client_write(cl, f);
 }

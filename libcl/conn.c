@@ -41,7 +41,7 @@ static TAILQ_HEAD(, conn) dirty = TAILQ_HEAD_INITIALIZER(dirty);
 
 static void	 conn_io(int, short, void *);
 static void	 conn_stalled(void *);
-static int	 flush(struct conn *);
+static void	 write_out(struct conn *);
 
 static void
 undirty(struct conn *c)
@@ -63,12 +63,8 @@ flush_dirty(void)
 
 	while ((c = TAILQ_FIRST(&dirty)) != NULL) {
 		undirty(c);
-		if (c->dead)
-			continue;
-		if (flush(c) == -1)
-			conn_close(c, strerror(errno));
-		else if (c->draining && buf_avail(&c->out) == 0)
-			conn_close(c, c->why);
+		if (!c->dead)
+			write_out(c);
 	}
 }
 
@@ -193,6 +189,16 @@ flush(struct conn *c)
 	}
 	want_write(c, buf_avail(&c->out) > 0);
 	return 0;
+}
+
+/* Write what we can; close on error, or once an error reply is out. */
+static void
+write_out(struct conn *c)
+{
+	if (flush(c) == -1)
+		conn_close(c, strerror(errno));
+	else if (c->draining && buf_avail(&c->out) == 0)
+		conn_close(c, c->why);
 }
 
 static int
@@ -362,12 +368,8 @@ conn_io(int fd, short ev, void *arg)
 
 	(void)fd;
 	c->busy++;
-	if (ev & (POLLOUT | POLLERR | POLLHUP)) {
-		if (flush(c) == -1)
-			conn_close(c, strerror(errno));
-		else if (c->draining && buf_avail(&c->out) == 0)
-			conn_close(c, c->why);
-	}
+	if (ev & (POLLOUT | POLLERR | POLLHUP))
+		write_out(c);
 	if (!c->dead && !c->draining && (ev & (POLLIN | POLLERR | POLLHUP)) &&
 	    fill(c) == 0)
 		parse(c);

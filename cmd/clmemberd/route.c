@@ -238,9 +238,7 @@ send_receipt(struct rcpt *r)
 		(void)snprintf(k, sizeof(k), "node.%u", id);
 		frame_add(&f, k, "%s", result_names[r->result[id]]);
 	}
-	if (!r->client->doomed && conn_send(r->client->conn, &f) == -1)
-		log_debug("receipt %llu to %s: %s", (unsigned long long)r->txid,
-		    r->client->conn->name, strerror(errno));
+	(void)control_send(r->client, &f);
 }
 
 static void
@@ -309,8 +307,8 @@ errorf(struct client *cl, uint64_t txid, const char *status,
 	va_start(ap, fmt);
 	frame_verror(&f, txid, status, fmt, ap);
 	va_end(ap);
-	if (cl != NULL && !cl->doomed)
-		(void)conn_send(cl->conn, &f);
+	if (cl != NULL)
+		(void)control_send(cl, &f);
 	return 0;
 }
 
@@ -420,8 +418,7 @@ size_needed(struct client *cl, struct frame *f, const char *to, int n)
 	frame_add(&r, "status", "size-needed");
 	frame_add(&r, "need", "%d", n);
 	frame_add(&r, "nodes", "%d", n);
-	if (!cl->doomed)
-		(void)conn_send(cl->conn, &r);
+	(void)control_send(cl, &r);
 	return 0;
 }
 

@@ -333,6 +333,9 @@ void		 control_event(const char *, ...)
 		    __attribute__((__format__ (printf, 1, 2)));
 int		 control_notify(struct sub *, struct frame *);
 int		 control_send(struct client *, const struct frame *);
+int		 control_error(struct client *, uint64_t, const char *,
+		    const char *, ...)
+		    __attribute__((__format__ (printf, 4, 5)));
 void		 control_shutdown(void);
 
 /* route.c */

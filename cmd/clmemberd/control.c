@@ -122,18 +122,16 @@ reply(struct client *cl, const char *op, uint64_t txid, const char *status,
 	return control_send(cl, &f);
 }
 
-static int
-refuse(struct client *cl, uint64_t txid, const char *status,
-    const char *fmt, ...)
-	__attribute__((__format__ (printf, 4, 5)));
-
-static int
-refuse(struct client *cl, uint64_t txid, const char *status,
+/* An error reply (CL1 error with status= and reason=); cl may be NULL. */
+int
+control_error(struct client *cl, uint64_t txid, const char *status,
     const char *fmt, ...)
 {
 	struct frame	 f;
 	va_list		 ap;
 
+	if (cl == NULL)
+		return 0;
 	va_start(ap, fmt);
 	frame_verror(&f, txid, status, fmt, ap);
 	va_end(ap);
@@ -342,34 +340,34 @@ cmd_register(struct client *cl, struct frame *req)
 	int		 i, layer, b[T_NTYPES];
 
 	if (cl->sub != NULL)
-		return refuse(cl, req->txid, "exists", "already registered");
+		return control_error(cl, req->txid, "exists", "already registered");
 	name = frame_get(req, "name");
 	if (name == NULL || !wire_valid_name(name, strlen(name)))
-		return refuse(cl, req->txid, "invalid", "name: 1 to 32 of "
+		return control_error(cl, req->txid, "invalid", "name: 1 to 32 of "
 		    "a-z 0-9 _ . -");
 	if (get_int(req, "layer", -1, LAYER_MIN, LAYER_MAX, &layer) == -1 ||
 	    layer == -1)
-		return refuse(cl, req->txid, "invalid", "layer: %d to %d",
+		return control_error(cl, req->txid, "invalid", "layer: %d to %d",
 		    LAYER_MIN, LAYER_MAX);
 	if (get_int(req, "barriers_join", 1, 1, BARRIERS_MAX, &b[T_JOIN]) ||
 	    get_int(req, "barriers_leave", 1, 1, BARRIERS_MAX, &b[T_LEAVE]) ||
 	    get_int(req, "barriers_forced", 1, 1, BARRIERS_MAX,
 	    &b[T_FORCED]))
-		return refuse(cl, req->txid, "invalid", "barriers: 1 to %d",
+		return control_error(cl, req->txid, "invalid", "barriers: 1 to %d",
 		    BARRIERS_MAX);
 	for (i = 0; i < SUBS_MAX; i++)
 		if ((D->subs_used & (1U << i)) &&
 		    strcmp(D->subs[i].name, name) == 0)
-			return refuse(cl, req->txid, "exists", "a subsystem "
+			return control_error(cl, req->txid, "exists", "a subsystem "
 			    "named %s is registered", name);
 	if ((where = barrier_conflict(layer, b)) != NULL)
-		return refuse(cl, req->txid, "mismatch", "layer %d has other "
+		return control_error(cl, req->txid, "mismatch", "layer %d has other "
 		    "barrier counts %s (seed 004 L201: one count per layer)",
 		    layer, where);
 	for (i = 0; i < SUBS_MAX && (D->subs_used & (1U << i)); i++)
 		;
 	if (i == SUBS_MAX)
-		return refuse(cl, req->txid, "full", "%d subsystems already",
+		return control_error(cl, req->txid, "full", "%d subsystems already",
 		    SUBS_MAX);
 	s = &D->subs[i];
 	memset(s, 0, sizeof(*s));
@@ -395,9 +393,9 @@ static int
 cmd_ack(struct client *cl, struct frame *req)
 {
 	if (cl->sub == NULL)
-		return refuse(cl, req->txid, "invalid", "not registered");
+		return control_error(cl, req->txid, "invalid", "not registered");
 	if (trans_sub_ack(cl->sub, req->txid) == -1)
-		return refuse(cl, req->txid, "unknown", "no notification %llu "
+		return control_error(cl, req->txid, "unknown", "no notification %llu "
 		    "waits for an acknowledgement",
 		    (unsigned long long)req->txid);
 	return 0;
@@ -425,7 +423,7 @@ cmd_service(struct client *cl, struct frame *req)
 	const char	*why;
 
 	if (route_register(cl, frame_get(req, "name"), &why) == -1)
-		return refuse(cl, req->txid, strcmp(why, "exists") == 0 ?
+		return control_error(cl, req->txid, strcmp(why, "exists") == 0 ?
 		    "exists" : "invalid", "service %s: %s",
 		    frame_get(req, "name") != NULL ? frame_get(req, "name") :
 		    "(no name=)", why);
@@ -445,7 +443,7 @@ cmd_services(struct client *cl, struct frame *req)
 	buf_init(&b, (size_t)(CONF_NODES_MAX + 1) * (SVCS_MAX + 1) * 64);
 	if (route_services(&b) == -1) {
 		buf_free(&b);
-		return refuse(cl, req->txid, "full", "service list too long");
+		return control_error(cl, req->txid, "full", "service list too long");
 	}
 	frame_init(&f, "services", req->txid);
 	frame_payload(&f, buf_ptr(&b), buf_avail(&b));
@@ -471,7 +469,7 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 	/* A frame with to= is a message for another service: route it. */
 	if (frame_get(f, "to") != NULL) {
 		if (!cl->priv)
-			return refuse(cl, f->txid, "denied", "sending "
+			return control_error(cl, f->txid, "denied", "sending "
 			    "messages needs root or group %s",
 			    D->conf.group) == -1 ? -1 : 0;
 		(void)route_client_frame(cl, f);
@@ -481,12 +479,12 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 		if (strcmp(f->op, cmds[i].op) != 0)
 			continue;
 		if (cmds[i].priv && !cl->priv)
-			return refuse(cl, f->txid, "denied", "%s needs root "
+			return control_error(cl, f->txid, "denied", "%s needs root "
 			    "or group %s", f->op, D->conf.group) == -1 ? -1 : 0;
 		(void)cmds[i].fn(cl, f);
 		return 0;
 	}
-	(void)refuse(cl, f->txid, "unknown", "unknown op %s (valid: status, "
+	(void)control_error(cl, f->txid, "unknown", "unknown op %s (valid: status, "
 	    "watch, register, ack, join, leave, service, services, db, or any "
 	    "op with to=)", f->op);
 	return 0;

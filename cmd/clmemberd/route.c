@@ -29,8 +29,6 @@
 #include <sys/types.h>
 #include <sys/tree.h>
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -292,26 +290,6 @@ peer_ready(struct peer *p, size_t n)
 	return R_WAIT;
 }
 
-static int
-errorf(struct client *cl, uint64_t txid, const char *status,
-    const char *fmt, ...)
-	__attribute__((__format__ (printf, 4, 5)));
-
-static int
-errorf(struct client *cl, uint64_t txid, const char *status,
-    const char *fmt, ...)
-{
-	struct frame	 f;
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	frame_verror(&f, txid, status, fmt, ap);
-	va_end(ap);
-	if (cl != NULL)
-		(void)control_send(cl, &f);
-	return 0;
-}
-
 /* The nodes a frame goes to (seed 003 L178: the others, for a broadcast). */
 static void
 targets_of(uint32_t node, int self, struct nodeset *t)
@@ -346,7 +324,7 @@ route_send(struct client *cl, struct frame *f, const char *from)
 
 	to = frame_get(f, "to");
 	if (parse_addr(to, &node, &svc) == -1)
-		return errorf(cl, f->txid, "invalid", "to=%s: not "
+		return control_error(cl, f->txid, "invalid", "to=%s: not "
 		    "<node>.<service> or *.<service> with a configured node",
 		    to != NULL ? to : "");
 	isresp = flag(f, "re");
@@ -358,7 +336,7 @@ route_send(struct client *cl, struct frame *f, const char *from)
 	/* seq= and mac= must still fit: see auth_seal. */
 	if (frame_add(f, "from", "%u.%s", D->self, from) == -1 ||
 	    f->nkv > WIRE_KEYS_MAX - 2)
-		return errorf(cl, f->txid, "invalid", "too many keys (at "
+		return control_error(cl, f->txid, "invalid", "too many keys (at "
 		    "most %d)", WIRE_KEYS_MAX - 3);
 	if (want) {
 		/* seed 003 L182: an RC array too small halts the send. */
@@ -366,17 +344,17 @@ route_send(struct client *cl, struct frame *f, const char *from)
 		    max < (uint64_t)ns_count(&t))
 			return size_needed(cl, f, to, ns_count(&t));
 		if (cl->nrcpts >= RCPT_PER_CLIENT || nrcpts >= RCPTS_MAX)
-			return errorf(cl, f->txid, "full", "%d receipts "
+			return control_error(cl, f->txid, "full", "%d receipts "
 			    "outstanding", cl->nrcpts);
 		if ((r = calloc(1, sizeof(*r))) == NULL)
-			return errorf(cl, f->txid, "full", "out of memory");
+			return control_error(cl, f->txid, "full", "out of memory");
 		r->client = cl;
 		r->txid = f->txid;
 		(void)strlcpy(r->to, to, sizeof(r->to));
 		r->targets = t;
 		if (RB_INSERT(rcpttree, &rcpts, r) != NULL) {
 			free(r);
-			return errorf(cl, f->txid, "invalid", "a receipt "
+			return control_error(cl, f->txid, "invalid", "a receipt "
 			    "for txid %llu is already awaited",
 			    (unsigned long long)f->txid);
 		}
@@ -447,7 +425,7 @@ int
 route_client_frame(struct client *cl, struct frame *f)
 {
 	if (cl->svc == NULL)
-		return errorf(cl, f->txid, "invalid", "register a service "
+		return control_error(cl, f->txid, "invalid", "register a service "
 		    "first (CL1 service with name=)");
 	return route_send(cl, f, cl->svc->name);
 }

@@ -25,6 +25,7 @@
  * LeakSanitizer sees any receipt or service the router lost track of.
  */
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,21 @@ control_send(struct client *cl, const struct frame *f)
 {
 	(void)cl;
 	return encode(f);
+}
+
+int
+control_error(struct client *cl, uint64_t txid, const char *status,
+    const char *fmt, ...)
+{
+	struct frame	 f;
+	va_list		 ap;
+
+	if (cl == NULL)
+		return 0;
+	va_start(ap, fmt);
+	frame_verror(&f, txid, status, fmt, ap);
+	va_end(ap);
+	return encode(&f);
 }
 
 size_t

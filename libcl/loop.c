@@ -83,6 +83,18 @@ static struct {
 
 static volatile sig_atomic_t sig_pending[LOOP_SIGMAX];
 
+/* Sleep ms milliseconds, through signals: for tools, never the loop. */
+void
+clock_sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 uint64_t
 clock_ms(void)
 {

@@ -58,6 +58,7 @@ int		 loop_signal(int, loop_sig_cb, void *);
 
 uint64_t	 loop_now(void);
 uint64_t	 clock_ms(void);
+void		 clock_sleep_ms(long);
 uint64_t	 clock_us(void);
 uint64_t	 wallclock_us(void);
 

@@ -244,17 +244,6 @@ cmd_watch(int argc, char **argv)
 }
 
 static void
-sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-static void
 acknowledge(const struct frame *n, long delay)
 {
 	static const char *keys[] = { "node", "trans", "layer", "barrier",
@@ -263,7 +252,7 @@ acknowledge(const struct frame *n, long delay)
 	int		 i;
 
 	if (delay > 0)
-		sleep_ms(delay);
+		clock_sleep_ms(delay);
 	(void)printf("ack");
 	for (i = 0; keys[i] != NULL; i++)
 		if (frame_get(n, keys[i]) != NULL)
@@ -940,7 +929,7 @@ db_call(int timeout)
 			return;
 		if ((uint64_t)backoff > deadline - now)
 			backoff = (long)(deadline - now);
-		sleep_ms(backoff);
+		clock_sleep_ms(backoff);
 		if ((backoff *= 2) > DB_BACKOFF_MAX)
 			backoff = DB_BACKOFF_MAX;
 	}

@@ -77,6 +77,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "conf.h"
+#include "loop.h"
 #include "sock.h"
 #include "wire.h"
 
@@ -116,26 +117,6 @@ usage(void)
 	exit(2);
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec	 ts;
-
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 static void
 pconn_init(struct pconn *pc, int fd, int n)
 {
@@ -145,7 +126,7 @@ pconn_init(struct pconn *pc, int fd, int n)
 	memset(pc, 0, sizeof(*pc));
 	pc->fd = fd;
 	pc->n = n;
-	pc->start = now_ms();
+	pc->start = clock_ms();
 	buf_init(&pc->in, READ_MAX);
 	wire_parser_init(&pc->wp, conf.max_payload);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
@@ -162,7 +143,7 @@ pconn_mark_closed(struct pconn *pc)
 	if (pc->eof)
 		return;
 	pc->eof = 1;
-	pc->closed = now_ms() - pc->start;
+	pc->closed = clock_ms() - pc->start;
 }
 
 /* A blocking TCP connection to the target; -1 if it cannot be made. */
@@ -248,7 +229,7 @@ pump(struct pconn *pc, int ms, struct frame *one)
 	struct frame	*f = one != NULL ? one : &scratch;
 	struct pollfd	 pfd;
 	enum wire_result r;
-	uint64_t	 deadline = now_ms() + (uint64_t)ms, t;
+	uint64_t	 deadline = clock_ms() + (uint64_t)ms, t;
 	ssize_t		 n;
 
 	for (;;) {
@@ -289,7 +270,7 @@ pump(struct pconn *pc, int ms, struct frame *one)
 		}
 		if (pc->rdone)
 			return -1;
-		t = now_ms();
+		t = clock_ms();
 		if (t >= deadline && !pc->eof)
 			return 0;
 		pfd.fd = pc->fd;
@@ -327,7 +308,7 @@ report_close(struct pconn *pc, int wait)
 		    (unsigned long long)pc->closed);
 	else
 		(void)printf("conn %d still open after %llu ms\n", pc->n,
-		    (unsigned long long)(now_ms() - pc->start));
+		    (unsigned long long)(clock_ms() - pc->start));
 }
 
 /* The client side of the handshake, as clmemberd's dial_done/hs_client. */
@@ -383,7 +364,7 @@ noanswer:
 closed:
 	(void)printf("conn %d handshake refused: closed by peer after %zu "
 	    "bytes sent, %llu ms\n", pc->n, pc->sent,
-	    (unsigned long long)(now_ms() - pc->start));
+	    (unsigned long long)(clock_ms() - pc->start));
 	return -1;
 }
 
@@ -643,8 +624,8 @@ mode_slowloris(int count, int seconds, int after)
 				errx(1, "cannot encode hello");
 		}
 	}
-	end = now_ms() + (uint64_t)seconds * 1000;
-	for (pos = 0; now_ms() < end; pos++) {
+	end = clock_ms() + (uint64_t)seconds * 1000;
+	for (pos = 0; clock_ms() < end; pos++) {
 		open = 0;
 		for (i = 0; i < count; i++) {
 			if (pcs[i].eof)
@@ -659,7 +640,7 @@ mode_slowloris(int count, int seconds, int after)
 		}
 		if (open == 0)
 			break;
-		sleep_ms(1000);
+		clock_sleep_ms(1000);
 	}
 	for (i = 0; i < count; i++) {
 		report_close(&pcs[i], 0);
@@ -702,8 +683,8 @@ mode_flood(int count, int seconds)
 		pfd[i].events = POLLIN;
 		opened++;
 	}
-	end = now_ms() + (uint64_t)seconds * 1000;
-	while (now_ms() < end && closed < opened) {
+	end = clock_ms() + (uint64_t)seconds * 1000;
+	while (clock_ms() < end && closed < opened) {
 		if (poll(pfd, (nfds_t)opened, 100) <= 0)
 			continue;
 		for (i = 0; i < opened; i++) {

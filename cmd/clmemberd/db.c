@@ -776,13 +776,15 @@ coord_write(const struct frame *rq, struct client *cl, uint32_t node)
 static void
 drop_stale_locks(void)
 {
-	struct rec	*r, *next;
+	struct rec	*r, *next, k;
 	char		 key[DB_KEY_MAX + 1];
 	uint32_t	 h;
 
-	RB_FOREACH_SAFE(r, rectree, &recs, next) {
-		if (strncmp(r->key, LOCK_PREFIX, strlen(LOCK_PREFIX)) != 0)
-			continue;
+	/* Every heartbeat: visit the lock records only, in key order. */
+	(void)strlcpy(k.key, LOCK_PREFIX, sizeof(k.key));
+	for (r = RB_NFIND(rectree, &recs, &k); r != NULL &&
+	    strncmp(r->key, LOCK_PREFIX, strlen(LOCK_PREFIX)) == 0; r = next) {
+		next = RB_NEXT(rectree, &recs, r);
 		h = holder(r);
 		if (h != 0 && !lock_free(h))
 			continue;

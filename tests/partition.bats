@@ -117,21 +117,15 @@ heal() {
 	ip link set "$VA" up
 }
 
-port_free() {
-	! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 # part_up: a 3-node cluster, nodes 1 and 2 here on $NET.1, node 3 in the
 # namespace on $NET.2; waits for the view 1,2,3.  clusterctl's format,
 # with the addresses of the veth pair.
 part_up() {
-	local k i p=$((20000 + RANDOM % 30000)) ports=() addr
+	local k i ports addr
 	cluster_dir
 	"$CLMEMBER" keygen "$C/cl.key" || flunk "keygen failed"
-	while [ ${#ports[@]} -lt 3 ]; do
-		p=$((p + 1))
-		port_free "$p" && ports+=("$p")
-	done
+	read -r -a ports <<<"$("$CLUSTERCTL" ports 3)"
+	[ ${#ports[@]} -eq 3 ] || flunk "no free ports"
 	for k in 1 2 3; do
 		mkdir -p "$C/n$k/run" "$C/n$k/state"
 		chmod 700 "$C/n$k/state"

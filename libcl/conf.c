@@ -58,6 +58,7 @@ static struct optline {
 	{ "heartbeat_ms", 0 }, { "fail_ms", 0 }, { "transition_ms", 0 },
 	{ "msg_timeout_ms", 0 },
 	{ "damp_ms", 0 }, { "max_payload", 0 }, { "encrypt", 0 },
+	{ "lease_ms", 0 },
 };
 
 static void
@@ -403,6 +404,7 @@ load_globals(struct cl_conf *c, cfg_t *cfg)
 	c->damp_ms = (int)cfg_getint(cfg, "damp_ms");
 	c->max_payload = (size_t)cfg_getint(cfg, "max_payload");
 	c->encrypt = cfg_getbool(cfg, "encrypt") == cfg_true;
+	c->lease_ms = (int)cfg_getint(cfg, "lease_ms");
 	if (cfg_size(cfg, "self") > 0) {
 		c->self = (uint32_t)cfg_getint(cfg, "self");
 		c->self_set = 1;
@@ -411,6 +413,116 @@ load_globals(struct cl_conf *c, cfg_t *cfg)
 		report(c->path, MAX(line_of("fail_ms"),
 		    line_of("heartbeat_ms")), "fail_ms (%d) must be at least twice "
 		    "heartbeat_ms (%d)", c->fail_ms, c->heartbeat_ms);
+}
+
+static int
+volume_name_ok(const char *s)
+{
+	size_t	 i, n;
+
+	n = strlen(s);
+	if (n == 0 || n >= CONF_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= 'A' && s[i] <= 'Z') &&
+		    !(s[i] >= '0' && s[i] <= '9') &&
+		    s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+static void
+load_volume(struct cl_conf *c, cfg_t *sec)
+{
+	struct cl_volume	*v;
+	const char		*title, *path;
+
+	title = cfg_title(sec);
+	if (!volume_name_ok(title)) {
+		report(c->path, sec->line, "volume \"%s\": the name must be 1 "
+		    "to %d letters, digits, '-' or '_'", title,
+		    CONF_NAME_MAX - 1);
+		return;
+	}
+	if (c->nvolumes == CONF_VOLUMES_MAX) {
+		report(c->path, sec->line, "volume %s: more than %d volumes",
+		    title, CONF_VOLUMES_MAX);
+		return;
+	}
+	v = &c->volumes[c->nvolumes];
+	memset(v, 0, sizeof(*v));
+	v->line = sec->line;
+	(void)strlcpy(v->name, title, sizeof(v->name));
+	path = cfg_getstr(sec, "path");
+	if (path == NULL || *path == '\0') {
+		report(c->path, sec->line, "volume %s: no path", title);
+		return;
+	}
+	if (strlcpy(v->path, path, sizeof(v->path)) >= sizeof(v->path)) {
+		report(c->path, sec->line, "volume %s: path longer than %zu "
+		    "bytes", title, sizeof(v->path) - 1);
+		return;
+	}
+	c->nvolumes++;
+}
+
+/* node N { volume NAME { path = ... } }: node N's own path, or none. */
+static void
+load_volume_override(struct cl_conf *c, uint32_t node, cfg_t *sec)
+{
+	struct cl_volume	*v;
+	struct cl_volpath	*o;
+	const char		*title, *path;
+
+	title = cfg_title(sec);
+	if ((v = (struct cl_volume *)conf_volume(c, title)) == NULL) {
+		report(c->path, sec->line, "node %u: volume %s is not "
+		    "defined at the top level", node, title);
+		return;
+	}
+	path = cfg_getstr(sec, "path");
+	if (path == NULL) {
+		report(c->path, sec->line, "node %u: volume %s: no path "
+		    "(\"\" if the node cannot reach it)", node, title);
+		return;
+	}
+	if (v->nover == CONF_VOLOVER_MAX) {
+		report(c->path, sec->line, "node %u: volume %s: more than %d "
+		    "nodes with their own path", node, title, CONF_VOLOVER_MAX);
+		return;
+	}
+	o = &v->over[v->nover];
+	o->node = node;
+	o->line = sec->line;
+	if (strlcpy(o->path, path, sizeof(o->path)) >= sizeof(o->path)) {
+		report(c->path, sec->line, "node %u: volume %s: path longer "
+		    "than %zu bytes", node, title, sizeof(o->path) - 1);
+		return;
+	}
+	v->nover++;
+}
+
+static void
+load_volumes(struct cl_conf *c, cfg_t *cfg)
+{
+	cfg_t		*nsec;
+	size_t		 i, j;
+	int		 k;
+
+	for (i = 0; i < cfg_size(cfg, "volume"); i++)
+		load_volume(c, cfg_getnsec(cfg, "volume", i));
+	for (i = 0; i < cfg_size(cfg, "node"); i++) {
+		nsec = cfg_getnsec(cfg, "node", i);
+		for (k = 0; k < c->nnodes; k++)
+			if (c->nodes[k].line == nsec->line)
+				break;
+		if (k == c->nnodes)
+			continue;	/* refused already */
+		for (j = 0; j < cfg_size(nsec, "volume"); j++)
+			load_volume_override(c, c->nodes[k].id,
+			    cfg_getnsec(nsec, "volume", j));
+	}
 }
 
 static void
@@ -555,9 +667,15 @@ out:
 int
 conf_load(struct cl_conf *c, const char *path)
 {
+	cfg_opt_t vol_opts[] = {
+		CFG_STR("path", NULL, CFGF_NODEFAULT),
+		CFG_END()
+	};
 	cfg_opt_t node_opts[] = {
 		CFG_STR("address", NULL, CFGF_NODEFAULT),
 		CFG_STR("name", NULL, CFGF_NODEFAULT),
+		CFG_SEC("volume", vol_opts, CFGF_MULTI | CFGF_TITLE |
+		    CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
 	cfg_opt_t opts[] = {
@@ -574,7 +692,10 @@ conf_load(struct cl_conf *c, const char *path)
 		CFG_INT("damp_ms", 10000, CFGF_NONE),
 		CFG_INT("max_payload", 16 * 1024 * 1024, CFGF_NONE),
 		CFG_BOOL("encrypt", cfg_false, CFGF_NONE),
+		CFG_INT("lease_ms", 5000, CFGF_NONE),
 		CFG_SEC("node", node_opts, CFGF_MULTI | CFGF_TITLE |
+		    CFGF_NO_TITLE_DUPES),
+		CFG_SEC("volume", vol_opts, CFGF_MULTI | CFGF_TITLE |
 		    CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
@@ -601,6 +722,7 @@ conf_load(struct cl_conf *c, const char *path)
 	(void)cfg_set_validate_func(cfg, "transition_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "msg_timeout_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "damp_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "lease_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "self", valid_self);
 	(void)cfg_set_validate_func(cfg, "max_payload", valid_payload);
 	(void)cfg_set_validate_func(cfg, "cluster", valid_name);
@@ -623,6 +745,7 @@ conf_load(struct cl_conf *c, const char *path)
 	load_globals(c, cfg);
 	for (i = 0; i < cfg_size(cfg, "node"); i++)
 		(void)load_node(c, cfg_getnsec(cfg, "node", i));
+	load_volumes(c, cfg);
 	check_nodes(c);
 	cfg_free(cfg);
 	return nerrors > 0 ? -1 : 0;
@@ -637,6 +760,32 @@ conf_node(const struct cl_conf *c, uint32_t id)
 		if (c->nodes[i].id == id)
 			return &c->nodes[i];
 	return NULL;
+}
+
+const struct cl_volume *
+conf_volume(const struct cl_conf *c, const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < c->nvolumes; i++)
+		if (strcmp(c->volumes[i].name, name) == 0)
+			return &c->volumes[i];
+	return NULL;
+}
+
+/* The path node opens v at; NULL if that node cannot reach it. */
+const char *
+conf_volume_path(const struct cl_conf *c, const struct cl_volume *v,
+    uint32_t node)
+{
+	int	 i;
+
+	(void)c;
+	for (i = 0; i < v->nover; i++)
+		if (v->over[i].node == node)
+			return v->over[i].path[0] != '\0' ? v->over[i].path :
+			    NULL;
+	return v->path;
 }
 
 /* A majority of the configured nodes (DESIGN.md, Membership). */
@@ -672,6 +821,24 @@ print_str(FILE *fp, const char *key, const char *val)
 	(void)fprintf(fp, "\"\n");
 }
 
+static void
+print_overrides(FILE *fp, const struct cl_conf *c, uint32_t node)
+{
+	const struct cl_volume	*v;
+	int			 i, j;
+
+	for (i = 0; i < c->nvolumes; i++) {
+		v = &c->volumes[i];
+		for (j = 0; j < v->nover; j++) {
+			if (v->over[j].node != node)
+				continue;
+			(void)fprintf(fp, "\tvolume %s {\n\t\t", v->name);
+			print_str(fp, "path", v->over[j].path);
+			(void)fprintf(fp, "\t}\n");
+		}
+	}
+}
+
 /* The canonical form, for -nv: feeding it back gives the same config. */
 void
 conf_print(FILE *fp, const struct cl_conf *c)
@@ -693,6 +860,12 @@ conf_print(FILE *fp, const struct cl_conf *c)
 	(void)fprintf(fp, "damp_ms = %d\n", c->damp_ms);
 	(void)fprintf(fp, "max_payload = %zu\n", c->max_payload);
 	(void)fprintf(fp, "encrypt = %s\n", c->encrypt ? "true" : "false");
+	(void)fprintf(fp, "lease_ms = %d\n", c->lease_ms);
+	for (i = 0; i < c->nvolumes; i++) {
+		(void)fprintf(fp, "\nvolume %s {\n\t", c->volumes[i].name);
+		print_str(fp, "path", c->volumes[i].path);
+		(void)fprintf(fp, "}\n");
+	}
 	for (i = 0; i < c->nnodes; i++) {
 		n = &c->nodes[i];
 		(void)fprintf(fp, "\nnode %u {\n", n->id);
@@ -703,6 +876,7 @@ conf_print(FILE *fp, const struct cl_conf *c)
 		else
 			(void)fprintf(fp, "\taddress = \"%s:%s\"\n", n->host,
 			    n->port);
+		print_overrides(fp, c, n->id);
 		(void)fprintf(fp, "}\n");
 	}
 }

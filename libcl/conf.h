@@ -35,6 +35,28 @@ struct cl_node {
 	char		 port[8];
 };
 
+#define CONF_VOLUMES_MAX	16		/* volumes (file systems) */
+#define CONF_VOLOVER_MAX	16		/* node paths per volume */
+#define CONF_VOLPATH_MAX	256		/* bytes of a volume's path */
+
+/*
+ * A shared volume: one file system, at the same path on every node unless
+ * a node section names another ("" there: this node cannot reach it).
+ */
+struct cl_volpath {
+	uint32_t	 node;
+	int		 line;
+	char		 path[CONF_VOLPATH_MAX];
+};
+
+struct cl_volume {
+	int		 line;
+	char		 name[CONF_NAME_MAX];
+	char		 path[CONF_VOLPATH_MAX];	/* the default */
+	int		 nover;
+	struct cl_volpath over[CONF_VOLOVER_MAX];
+};
+
 struct cl_conf {
 	char		 path[PATH_MAX];
 	char		 cluster[CONF_NAME_MAX];
@@ -51,8 +73,11 @@ struct cl_conf {
 	int		 damp_ms;
 	int		 encrypt;
 	size_t		 max_payload;
+	int		 lease_ms;
 	int		 nnodes;
 	struct cl_node	 nodes[CONF_NODES_MAX];
+	int		 nvolumes;
+	struct cl_volume volumes[CONF_VOLUMES_MAX];
 };
 
 typedef void	(*conf_errfn)(const char *);
@@ -63,5 +88,8 @@ void			 conf_print(FILE *, const struct cl_conf *);
 const struct cl_node	*conf_node(const struct cl_conf *, uint32_t);
 const char		*conf_path(const char *);
 int			 conf_quorum(const struct cl_conf *);
+const struct cl_volume	*conf_volume(const struct cl_conf *, const char *);
+const char		*conf_volume_path(const struct cl_conf *,
+			    const struct cl_volume *, uint32_t);
 
 #endif /* CL_CONF_H */

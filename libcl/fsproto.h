@@ -52,7 +52,7 @@
  * Block lists (seed 002 L740-L746: cliod asks the admin server for the
  * block list of {file, offset, amount} and does the I/O itself):
  *	map	ino= gen= off= len= [write=1]
- *		-> lease=ID expiry_ms=N size=BYTES, payload: one
+ *		-> lease=ID expiry_ms=N size=BYTES bsize=B, payload: one
  *		   "extent=<file_off>:<len>:<dev_off>:<written|unwritten>\n"
  *		   per run, holes left out (they read as zeros); write=1
  *		   allocates the holes in [off, off+len) as unwritten first.

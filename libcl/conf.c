@@ -471,12 +471,16 @@ load_volume(struct cl_conf *c, cfg_t *sec)
 static void
 load_volume_override(struct cl_conf *c, uint32_t node, cfg_t *sec)
 {
-	struct cl_volume	*v;
+	struct cl_volume	*v = NULL;
 	struct cl_volpath	*o;
 	const char		*title, *path;
+	int			 i;
 
 	title = cfg_title(sec);
-	if ((v = (struct cl_volume *)conf_volume(c, title)) == NULL) {
+	for (i = 0; i < c->nvolumes; i++)
+		if (strcmp(c->volumes[i].name, title) == 0)
+			v = &c->volumes[i];
+	if (v == NULL) {
 		report(c->path, sec->line, "node %u: volume %s is not "
 		    "defined at the top level", node, title);
 		return;

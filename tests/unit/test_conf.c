@@ -349,6 +349,33 @@ test_errors(void)
 		show_errs();
 }
 
+static const char volconf[] =
+    "self = 2\n"
+    "lease_ms = 750\n"
+    "volume fs1 { path = \"/dev/sdb\" }\n"
+    "volume home-2 { path = \"/srv/home.vol\" }\n"
+    "node 1 { address = \"198.51.100.1:7000\" }\n"
+    "node 2 {\n"
+    "\taddress = \"198.51.100.2:7000\"\n"
+    "\tvolume fs1 { path = \"/dev/mapper/fs1\" }\n"
+    "\tvolume home-2 { path = \"\" }\n"
+    "}\n";
+
+static int
+same_volume(const struct cl_volume *a, const struct cl_volume *b)
+{
+	int	 i;
+
+	if (strcmp(a->name, b->name) || strcmp(a->path, b->path) ||
+	    a->nover != b->nover)
+		return 0;
+	for (i = 0; i < a->nover; i++)
+		if (a->over[i].node != b->over[i].node ||
+		    strcmp(a->over[i].path, b->over[i].path))
+			return 0;
+	return 1;
+}
+
 static int
 same_conf(const struct cl_conf *a, const struct cl_conf *b)
 {
@@ -361,8 +388,12 @@ same_conf(const struct cl_conf *a, const struct cl_conf *b)
 	    a->fail_ms != b->fail_ms || a->transition_ms != b->transition_ms ||
 	    a->msg_timeout_ms != b->msg_timeout_ms ||
 	    a->damp_ms != b->damp_ms || a->encrypt != b->encrypt ||
-	    a->max_payload != b->max_payload || a->nnodes != b->nnodes)
+	    a->max_payload != b->max_payload || a->nnodes != b->nnodes ||
+	    a->lease_ms != b->lease_ms || a->nvolumes != b->nvolumes)
 		return 0;
+	for (i = 0; i < a->nvolumes; i++)
+		if (!same_volume(&a->volumes[i], &b->volumes[i]))
+			return 0;
 	for (i = 0; i < a->nnodes; i++)
 		if (a->nodes[i].id != b->nodes[i].id ||
 		    strcmp(a->nodes[i].name, b->nodes[i].name) ||
@@ -412,6 +443,7 @@ test_roundtrip(void)
 	roundtrip("round trip, self by address",
 	    "node 1 { address = \"198.51.100.1:7000\" }\n"
 	    "node 2 { address = \"127.0.0.1:7001\" }\n");
+	roundtrip("round trip, volumes and a node's own paths", volconf);
 	roundtrip("round trip, IPv6 and names",
 	    "self = 3\nnode 3 {\naddress = \"[::1]:9\"\nname = \"n-3\"\n}\n"
 	    "node 1 { address = \"[fe80::1]:10\" }\n");
@@ -419,6 +451,54 @@ test_roundtrip(void)
 	roundtrip("round trip, a keyfile path with a quote and a backslash",
 	    "self = 1\nkeyfile = \"/etc/cl/\\\"odd\\\"\\\\name.key\"\n"
 	    "node 1 { address = \"198.51.100.1:7000\" }\n");
+}
+
+/* DESIGN.md, File system: a volume every node opens at its own path. */
+static void
+test_volumes(void)
+{
+	const struct cl_volume	*v, *h;
+	const char		*p;
+	int			 rc;
+
+	rc = load(&c1, volconf);
+	if (!CHECK(rc == 0 && nerrs == 0, "volumes load"))
+		show_errs();
+	CHECK(c1.lease_ms == 750, "lease_ms parsed");
+	v = conf_volume(&c1, "fs1");
+	h = conf_volume(&c1, "home-2");
+	CHECK(c1.nvolumes == 2 && v != NULL && h != NULL &&
+	    conf_volume(&c1, "fs2") == NULL, "conf_volume finds the two");
+	if (v == NULL || h == NULL)
+		return;
+	p = conf_volume_path(&c1, v, 1);
+	CHECK(p != NULL && strcmp(p, "/dev/sdb") == 0,
+	    "node 1 opens fs1 at the default path");
+	p = conf_volume_path(&c1, v, 2);
+	CHECK(p != NULL && strcmp(p, "/dev/mapper/fs1") == 0,
+	    "node 2 opens fs1 at its own path");
+	CHECK(conf_volume_path(&c1, h, 2) == NULL,
+	    "node 2 with path \"\" cannot reach home-2");
+	CHECK(load(&c1, "self = 1\nnode 1 { address = \"h:1\" }\n") == 0 &&
+	    c1.lease_ms == 5000 && c1.nvolumes == 0, "default lease_ms 5000");
+
+	refuse("volume without a path",
+	    "self = 1\nnode 1 { address = \"h:1\" }\nvolume fs1 { }\n", 3,
+	    "volume fs1: no path");
+	refuse("volume with a bad name",
+	    "self = 1\nnode 1 { address = \"h:1\" }\n"
+	    "volume \"a/b\" { path = \"/x\" }\n", 3, "volume \"a/b\"");
+	refuse("a node's path for an undefined volume",
+	    "self = 1\nnode 1 {\naddress = \"h:1\"\n"
+	    "volume fs9 { path = \"/x\" }\n}\n", 4,
+	    "volume fs9 is not defined");
+	refuse("volume defined twice",
+	    "self = 1\nnode 1 { address = \"h:1\" }\n"
+	    "volume fs1 { path = \"/a\" }\nvolume fs1 { path = \"/b\" }\n",
+	    -1, "fs1");
+	refuse("lease_ms zero",
+	    "self = 1\nlease_ms = 0\nnode 1 { address = \"h:1\" }\n", 2,
+	    "lease_ms");
 }
 
 static void
@@ -463,6 +543,7 @@ main(void)
 	test_defaults();
 	test_every_key();
 	test_errors();
+	test_volumes();
 	test_roundtrip();
 	test_quorum();
 	return unit_done();

@@ -59,6 +59,12 @@
 #define VOL_JOURNAL_MIN		64		/* blocks */
 #define VOL_DATA_MIN		16		/* blocks mkfs leaves for data */
 #define VOL_LABEL_MAX		32
+#define VOL_EXTBLK_MAGIC	0x58534c43	/* "CLSX" little-endian */
+#define VOL_JHDR_MAGIC		"CLFSJHD1"	/* journal header */
+#define VOL_JDESC_MAGIC		"CLFSJDS1"	/* journal descriptor */
+#define VOL_JDESC_HDR		32		/* descriptor header bytes */
+/* File blocks lblk + count stay below this: byte offsets fit an off_t. */
+#define VOL_LBLK_LIMIT(bsize)	((uint64_t)INT64_MAX / (bsize))
 
 /* Superblock. */
 struct vol_super {
@@ -130,9 +136,24 @@ struct vol_jdesc {
 	uint64_t	 target[];	/* n of them */
 };
 
+/*
+ * Conventions: a decoder takes the buffer of its structure's size (a
+ * whole block for blocks), returns 0 or -1 with a message naming the
+ * field and the inode or block in err; encoders fill the whole buffer
+ * (unused bytes zeroed).  Free inodes and dirents are all zero apart
+ * from an inode's gen (encode a zeroed struct with gen set); a slot of
+ * zero bytes, as mkfs leaves it, decodes as free.
+ */
+
+/* CRC-32C (Castagnoli), chained like zlib's crc32: start with 0. */
 uint32_t	 vol_crc32c(uint32_t, const void *, size_t);
 
-/* Superblock: layout, encode, decode (decode checks every field). */
+/*
+ * Superblock: layout, encode, decode (decode checks every field).
+ * vol_min_bytes(bsize, ninodes) and vol_layout(sb, bytes, bsize, ninodes)
+ * take 0 for the defaults (VOL_BSIZE_DEFAULT; one inode per 16 KiB,
+ * at least 64); vol_layout fills sb for a volume of that many bytes.
+ */
 uint64_t	 vol_min_bytes(uint32_t, uint32_t);
 int		 vol_layout(struct vol_super *, uint64_t, uint32_t, uint32_t,
 		    char *, size_t);
@@ -161,6 +182,7 @@ int		 vol_extent_check(const struct vol_super *,
 void		 vol_dirent_encode(const struct vol_dirent *, uint8_t *);
 int		 vol_dirent_decode(const struct vol_super *, const uint8_t *,
 		    struct vol_dirent *, char *, size_t);
+/* 0 for a valid name; -1 and errno ENAMETOOLONG or EINVAL otherwise. */
 int		 vol_name_check(const char *, size_t);
 
 /* Allocation bitmap, on a buffer holding all of it. */
@@ -168,13 +190,29 @@ int		 vol_bit_get(const uint8_t *, uint64_t);
 void		 vol_bit_set(uint8_t *, uint64_t);
 void		 vol_bit_clr(uint8_t *, uint64_t);
 
-/* Journal: header and record encoding, and a scan that replays or reads. */
+/*
+ * Journal: header and record encoding, and a scan that replays or reads.
+ * vol_jdesc_encode(buf, bsize, seq, epoch, targets, n, images): images
+ * are n blocks back to back; the crc covers the descriptor (crc field
+ * zero) and then each image.  vol_jdesc_decode checks all but the crc
+ * into a struct with room for vol_jdesc_cap(bsize) targets.
+ * vol_journal_scan(fd, sb, hdr, cb, arg, head) reads and checks the
+ * header into *hdr, calls cb(target, image, arg) for every block of every
+ * valid record (cb may be NULL; nonzero from cb stops the scan, -1), and
+ * returns the number of records with *head the journal block (relative
+ * to journal_start) where the next record goes; the next seq is
+ * hdr->seq + that number.  vol_journal_replay does that writing the
+ * images in place, fdatasyncs, writes the header {seq: next, tail: head,
+ * epoch: the last record's} and fdatasyncs again; *hdr is the new header.
+ */
 uint32_t	 vol_jdesc_cap(uint32_t);
 void		 vol_jhdr_encode(const struct vol_jhdr *, uint8_t *, uint32_t);
 int		 vol_jhdr_decode(const struct vol_super *, const uint8_t *,
 		    struct vol_jhdr *, char *, size_t);
 void		 vol_jdesc_encode(uint8_t *, uint32_t, uint64_t, uint64_t,
 		    const uint64_t *, uint32_t, const uint8_t *);
+int		 vol_jdesc_decode(const struct vol_super *, const uint8_t *,
+		    struct vol_jdesc *, char *, size_t);
 typedef int	(*vol_jscan_cb)(uint64_t, const uint8_t *, void *);
 int		 vol_journal_scan(int, const struct vol_super *,
 		    struct vol_jhdr *, vol_jscan_cb, void *, uint64_t *,
@@ -183,7 +221,14 @@ int		 vol_journal_replay(int, const struct vol_super *,
 		    struct vol_jhdr *, uint64_t *, char *, size_t);
 int		 vol_journal_target_ok(const struct vol_super *, uint64_t);
 
-/* Whole-block I/O, EINTR and short transfers handled; -1 and errno. */
+/*
+ * Whole-block I/O, EINTR and short transfers handled; -1 and errno.
+ * vol_read_super also checks the device holds nblocks; vol_write_super
+ * writes the first VOL_SUPER_SIZE bytes and fdatasyncs.  vol_mkfs(fd,
+ * bytes, bsize, ninodes, label, sb) writes a new file system and
+ * fdatasyncs.  vol_dev_size: bytes of a regular file or block device.
+ */
+int		 vol_dev_size(int, uint64_t *);
 int		 vol_read(int, const struct vol_super *, uint64_t, void *);
 int		 vol_write(int, const struct vol_super *, uint64_t,
 		    const void *);

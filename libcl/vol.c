@@ -1124,10 +1124,9 @@ jscan(int fd, const struct vol_super *sb, struct vol_jhdr *h,
 	epoch = h->epoch;
 	for (;;) {
 		if ((r = jrecord(&js, pos, seq, epoch, err, errlen)) == 0 &&
-		    pos != 1) {
+		    pos != 1 &&
+		    (r = jrecord(&js, 1, seq, epoch, err, errlen)) == 1)
 			pos = 1;
-			r = jrecord(&js, pos, seq, epoch, err, errlen);
-		}
 		if (r != 1)
 			break;
 		if (cb != NULL &&
@@ -1144,8 +1143,7 @@ jscan(int fd, const struct vol_super *sb, struct vol_jhdr *h,
 	}
 	if (r == -1)
 		goto out;
-	/* A walk that ended on a failed retry at 1 resumes where it was. */
-	*head = n == 0 ? h->tail : pos;
+	*head = pos;
 	if (lastepoch != NULL)
 		*lastepoch = epoch;
 	r = n;

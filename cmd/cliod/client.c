@@ -330,7 +330,7 @@ parse(struct req *r, const struct frame *f, size_t maxio)
 	    r->off > INT64_MAX - FS_IO_MAX)
 		return EINVAL;
 	if (strcmp(f->op, "read") == 0) {
-		if (frame_getu64(f, "len", &r->len) == -1)
+		if (frame_getu64(f, "count", &r->len) == -1)
 			return EINVAL;
 		if (r->len > maxio)
 			return EFBIG;

@@ -95,7 +95,8 @@ struct fsvol {
 
 /* Where a request came from and where its answer goes. */
 struct req {
-	TAILQ_ENTRY(req) entry;		/* parked, map waiters, writes */
+	TAILQ_ENTRY(req) entry;		/* parked, or waiting for a map */
+	TAILQ_ENTRY(req) wentry;	/* writes of a file: running, waiting */
 	struct client	*cl;		/* NULL: from the mesh */
 	char		 from[WIRE_VAL_MAX];	/* mesh: answer to */
 	uint64_t	 txid;

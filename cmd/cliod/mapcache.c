@@ -36,6 +36,7 @@
 
 #define INODES_MAX	65536		/* files with state kept */
 #define IDLE_MS		1000		/* ms: then a write lease goes back */
+#define MAP_TRUST_MAX	256		/* extents: an answer may be cut */
 
 RB_HEAD(inotree, inode);
 
@@ -232,8 +233,11 @@ store(struct inode *in, const struct frame *f, uint64_t off, uint64_t len,
 	in->wlease = write;
 	in->mstart = off;
 	in->mend = off + len;
-	/* A full answer may have left the rest of the range out. */
-	if (n == FS_MAP_EXTENTS_MAX && ext[n - 1].off + ext[n - 1].len <
+	/*
+	 * A long answer may have been cut short (clmetad keeps it under the
+	 * router's payload bound): trust it only up to its last extent.
+	 */
+	if (n >= MAP_TRUST_MAX && ext[n - 1].off + ext[n - 1].len <
 	    in->mend)
 		in->mend = ext[n - 1].off + ext[n - 1].len;
 	in->valid = 1;
@@ -311,7 +315,7 @@ mc_map(struct inode *in, struct req *r, uint64_t off, uint64_t len,
 	frame_add(&f, "ino", "%u", in->ino);
 	frame_add(&f, "gen", "%u", in->gen);
 	frame_add(&f, "off", "%" PRIu64, off);
-	frame_add(&f, "len", "%" PRIu64, len);
+	frame_add(&f, "count", "%" PRIu64, len);
 	if (write)
 		frame_add(&f, "write", "1");
 	req_add_ids(r, &f);

@@ -144,7 +144,7 @@ send_chunk(struct req *r, int i)
 	if (strcmp(r->op, "write") == 0)
 		frame_payload(&f, r->data + off, (size_t)len);
 	else
-		frame_add(&f, "len", "%" PRIu64, len);
+		frame_add(&f, "count", "%" PRIu64, len);
 	if (f.err)
 		return -1;
 	return mesh_call(x->node, &f, chunk_done, &x->c[i]);

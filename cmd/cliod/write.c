@@ -74,10 +74,10 @@ blocked(const struct req *r)
 {
 	const struct req *o;
 
-	TAILQ_FOREACH(o, &r->in->writes, entry)
+	TAILQ_FOREACH(o, &r->in->writes, wentry)
 		if (overlaps(o, r))
 			return 1;
-	TAILQ_FOREACH(o, &r->in->wwait, entry) {
+	TAILQ_FOREACH(o, &r->in->wwait, wentry) {
 		if (o == r)
 			break;
 		if (overlaps(o, r))
@@ -98,10 +98,10 @@ write_start(struct req *r)
 		return;
 	}
 	if (blocked(r)) {
-		TAILQ_INSERT_TAIL(&r->in->wwait, r, entry);
+		TAILQ_INSERT_TAIL(&r->in->wwait, r, wentry);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&r->in->writes, r, entry);
+	TAILQ_INSERT_TAIL(&r->in->writes, r, wentry);
 	plan(r);
 }
 
@@ -111,12 +111,12 @@ unblock(struct inode *in, struct req *r)
 {
 	struct req	*o, *next;
 
-	TAILQ_REMOVE(&in->writes, r, entry);
-	TAILQ_FOREACH_SAFE(o, &in->wwait, entry, next) {
+	TAILQ_REMOVE(&in->writes, r, wentry);
+	TAILQ_FOREACH_SAFE(o, &in->wwait, wentry, next) {
 		if (blocked(o))
 			continue;
-		TAILQ_REMOVE(&in->wwait, o, entry);
-		TAILQ_INSERT_TAIL(&in->writes, o, entry);
+		TAILQ_REMOVE(&in->wwait, o, wentry);
+		TAILQ_INSERT_TAIL(&in->writes, o, wentry);
 		plan(o);
 	}
 }

@@ -651,6 +651,10 @@ setattr_check(struct req *r, const struct minode *mi, const uint64_t *v,
 	return 0;
 }
 
+/*
+ * The new owner and group are owner= and group=: uid= and gid= are the
+ * caller's, as cliod sets them.
+ */
 static int
 op_setattr(struct req *r)
 {
@@ -659,8 +663,8 @@ op_setattr(struct req *r)
 		int		 base;
 		uint64_t	 max;
 	} keys[] = {
-		{ "mode", 8, 07777 }, { "uid", 10, UINT32_MAX },
-		{ "gid", 10, UINT32_MAX }, { "size", 10, INT64_MAX },
+		{ "mode", 8, 07777 }, { "owner", 10, UINT32_MAX },
+		{ "group", 10, UINT32_MAX }, { "size", 10, INT64_MAX },
 		{ "mtime", 10, INT64_MAX },
 	};
 	struct walk	 w;

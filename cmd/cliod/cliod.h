@@ -54,6 +54,7 @@
 #define RUNS_MAX		64		/* unwritten runs per write */
 #define SEGS_MAX		64		/* extents one request touches */
 #define WRITE_TRIES		3		/* map/commit attempts */
+#define SYNC_BATCH		32		/* writes one fdatasync waits for */
 #define EXIT_GRACE_MS		10000		/* ms to finish at SIGTERM */
 
 struct client;
@@ -90,6 +91,8 @@ struct fsvol {
 	struct syncq	 syncwait;	/* for the next fdatasync */
 	struct syncq	 syncing;	/* covered by the one running */
 	int		 insync;
+	int		 writing;	/* pwrites queued or running */
+	int		 nsyncwait;
 	struct stats	 st;
 };
 
@@ -112,7 +115,10 @@ struct req {
 	struct inode	*in;
 	int		 pending;	/* disk jobs or chunks outstanding */
 	int		 err;
-	int		 tries;
+	int		 tries;	/* write: commits refused as stale */
+	int		 maps;		/* maps this request sent */
+	int		 mapper;	/* the map it waits for is its own */
+	int		 noahead;	/* write: map no more than it needs */
 	int		 eof;
 	uint64_t	 size;		/* the answer's size= */
 	struct fs_extent runs[RUNS_MAX];	/* unwritten, to commit */
@@ -188,6 +194,7 @@ int		 io_pread(int, void *, size_t, off_t, io_cb, void *);
 void		*io_arg(const struct iojob *);
 int		 io_error(const struct iojob *);
 void		 io_sync(struct fsvol *, struct syncw *);
+void		 io_sync_kick(struct fsvol *);
 int		 io_queued(void);
 
 /* mapcache.c */

@@ -324,8 +324,7 @@ sync_done(struct iojob *j)
 		log_warnx("%s: fdatasync: %s", v->name, strerror(j->err));
 	TAILQ_INIT(&q);
 	TAILQ_CONCAT(&q, &v->syncing, entry);
-	if (!TAILQ_EMPTY(&v->syncwait))
-		sync_start(v);
+	io_sync_kick(v);
 	while ((w = TAILQ_FIRST(&q)) != NULL) {
 		TAILQ_REMOVE(&q, w, entry);
 		w->done(w, j->err);
@@ -339,6 +338,7 @@ sync_start(struct fsvol *v)
 	struct syncw	*w;
 
 	TAILQ_CONCAT(&v->syncing, &v->syncwait, entry);
+	v->nsyncwait = 0;
 	v->insync = 1;
 	if ((j = job(J_SYNC, v->fd, 0, sync_done, v)) != NULL &&
 	    submit(j) == 0)
@@ -351,6 +351,21 @@ sync_start(struct fsvol *v)
 }
 
 /*
+ * Start a sync if one is due: none runs, someone waits, and either no
+ * pwrite of the volume is still going (it would be covered by the next
+ * sync anyway) or enough writes wait.  Fewer, larger fdatasyncs cost
+ * the disk far less than one per write.
+ */
+void
+io_sync_kick(struct fsvol *v)
+{
+	if (v->insync || TAILQ_EMPTY(&v->syncwait))
+		return;
+	if (v->writing == 0 || v->nsyncwait >= SYNC_BATCH)
+		sync_start(v);
+}
+
+/*
  * Durability for data already written: one fdatasync covers every write
  * that finished before it began, so a write whose data came back while a
  * sync runs waits for the next one, which then covers all such writes
@@ -360,6 +375,6 @@ void
 io_sync(struct fsvol *v, struct syncw *w)
 {
 	TAILQ_INSERT_TAIL(&v->syncwait, w, entry);
-	if (!v->insync)
-		sync_start(v);
+	v->nsyncwait++;
+	io_sync_kick(v);
 }

@@ -302,8 +302,10 @@ mc_map(struct inode *in, struct req *r, uint64_t off, uint64_t len,
 	struct frame	 f;
 
 	TAILQ_INSERT_TAIL(&in->mapwait, r, entry);
+	r->mapper = !in->mapping;
 	if (in->mapping)
 		return;
+	r->maps++;
 	if ((mp = calloc(1, sizeof(*mp))) == NULL)
 		goto fail;
 	mp->in = in;

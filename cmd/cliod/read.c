@@ -133,7 +133,8 @@ plan(struct req *r)
 	uint64_t	 bs = r->v->bsize, off, len, n;
 
 	if (!mc_covers(r->in, r->off, r->len > 0 ? r->len : 1, 0)) {
-		if (++r->tries > WRITE_TRIES) {
+		/* Woken by another request's map: no count, look again. */
+		if (r->mapper && r->maps > WRITE_TRIES) {
 			req_fail(r, EIO, "read: no block list for inode %u",
 			    r->ino);
 			return;
@@ -144,7 +145,7 @@ plan(struct req *r)
 		mc_map(r->in, r, off, (len + bs - 1) / bs * bs, 0);
 		return;
 	}
-	if (r->tries == 0)
+	if (r->maps == 0)
 		r->v->st.maphits++;
 	/* Nothing past the end of the file. */
 	n = r->off >= r->in->size ? 0 : r->in->size - r->off;

@@ -209,11 +209,15 @@ written(struct iojob *j)
 {
 	struct req	*r = io_arg(j);
 
+	r->v->writing--;
 	if (io_error(j) != 0 && r->err == 0)
 		r->err = io_error(j);
-	if (--r->pending > 0)
+	if (--r->pending > 0) {
+		io_sync_kick(r->v);
 		return;
+	}
 	if (r->err != 0) {
+		io_sync_kick(r->v);
 		log_warnx("%s: write of inode %u: %s", r->v->name, r->ino,
 		    strerror(r->err));
 		finish(r, EIO, strerror(r->err));
@@ -311,14 +315,15 @@ map_again(struct req *r)
 {
 	uint64_t	 bs = r->v->bsize, off, len;
 
-	if (++r->tries > 2 * WRITE_TRIES) {
+	/* Woken by another request's map: no count, just look again. */
+	if (r->mapper && r->maps > WRITE_TRIES) {
 		finish(r, EIO, "no block list covers the write");
 		return;
 	}
 	/* Map ahead: sequential writes then need no map of their own. */
 	off = r->off / bs * bs;
 	len = r->off + r->len - off;
-	if (len < WRITE_PREALLOC && r->tries <= WRITE_TRIES)
+	if (len < WRITE_PREALLOC && !r->noahead)
 		len = WRITE_PREALLOC;
 	len = (len + bs - 1) / bs * bs;
 	mc_map(r->in, r, off, len, 1);
@@ -339,12 +344,12 @@ plan(struct req *r)
 		finish(r, EIO, "the write spans too many extents");
 		return;
 	}
-	if (r->tries == 0)
+	if (r->maps == 0)
 		r->v->st.maphits++;
 	r->lease = r->in->lease;
 	r->pending = n;
 	r->err = 0;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (io_pwritev(r->v->fd, segs[i].iov, segs[i].cnt,
 		    (off_t)segs[i].dev, written, r) == -1) {
 			/* The jobs already queued finish first. */
@@ -354,15 +359,18 @@ plan(struct req *r)
 				finish(r, EIO, "cannot queue the write");
 			return;
 		}
+		r->v->writing++;
+	}
 }
 
 /* The map r waited for came (err) or another's did: look again. */
 void
 write_ready(struct req *r, int err)
 {
-	if (err == ENOSPC && r->tries <= WRITE_TRIES) {
+	if (err == ENOSPC && !r->noahead) {
 		/* The map ahead may not fit where the write itself does. */
-		r->tries = WRITE_TRIES;
+		r->noahead = 1;
+		r->mapper = 0;
 		map_again(r);
 		return;
 	}

@@ -472,7 +472,7 @@ get_send(struct xfer *x, uint64_t off, size_t len)
 	(void)frame_add(&req, "ino", "%" PRIu32, x->attr.ino);
 	(void)frame_add(&req, "gen", "%" PRIu32, x->attr.gen);
 	(void)frame_add(&req, "off", "%" PRIu64, off);
-	(void)frame_add(&req, "len", "%zu", len);
+	(void)frame_add(&req, "count", "%zu", len);
 	if ((s->txid = fsc_send(x->c, &req)) == 0)
 		xfer_lost(x, "were read");
 	s->off = off;

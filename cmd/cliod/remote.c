@@ -52,6 +52,16 @@ struct rctx {
 	char		 reason[256];
 };
 
+/* Bytes chunk i of r asks for. */
+static size_t
+chunk_len(const struct req *r, int i)
+{
+	uint64_t	 off = (uint64_t)i * REMOTE_CHUNK;
+
+	return r->len - off < REMOTE_CHUNK ? (size_t)(r->len - off) :
+	    REMOTE_CHUNK;
+}
+
 static void
 done(struct req *r)
 {
@@ -76,14 +86,14 @@ done(struct req *r)
 	/* The bytes up to the first short chunk: the file ends there. */
 	for (i = 0; i < x->n; i++) {
 		n += x->got[i];
-		if (x->eof[i] || x->got[i] < REMOTE_CHUNK)
+		if (x->eof[i] || x->got[i] < chunk_len(r, i)) {
+			frame_add(&f, "eof", "1");
 			break;
+		}
 	}
 	r->datalen = n;
 	r->v->st.reads++;
 	r->v->st.rbytes += n;
-	if (i < x->n || (x->n > 0 && x->eof[x->n - 1]))
-		frame_add(&f, "eof", "1");
 	frame_payload(&f, r->data, n);
 	req_answer(r, &f);
 }
@@ -95,7 +105,6 @@ chunk_done(void *arg, int err, const struct frame *f)
 	struct req	*r = c->r;
 	struct rctx	*x = r->rctx;
 	uint64_t	 size;
-	size_t		 want;
 
 	if (err == 0 && (err = fs_answer_errno(f)) != 0 &&
 	    frame_get(f, "reason") != NULL)
@@ -108,10 +117,7 @@ chunk_done(void *arg, int err, const struct frame *f)
 		if (frame_getu64(f, "size", &size) == 0 && size > r->size)
 			r->size = size;
 	} else {
-		want = r->len - (size_t)c->i * REMOTE_CHUNK;
-		if (want > REMOTE_CHUNK)
-			want = REMOTE_CHUNK;
-		if (f->len > want) {
+		if (f->len > chunk_len(r, c->i)) {
 			x->err = EPROTO;
 		} else {
 			memcpy(r->data + (size_t)c->i * REMOTE_CHUNK,
@@ -130,8 +136,7 @@ send_chunk(struct req *r, int i)
 	struct rctx	*x = r->rctx;
 	struct frame	 f;
 	uint64_t	 off = (uint64_t)i * REMOTE_CHUNK;
-	uint64_t	 len = r->len - off < REMOTE_CHUNK ? r->len - off :
-			    REMOTE_CHUNK;
+	size_t		 len = chunk_len(r, i);
 
 	x->c[i].r = r;
 	x->c[i].i = i;
@@ -142,9 +147,9 @@ send_chunk(struct req *r, int i)
 	frame_add(&f, "off", "%" PRIu64, r->off + off);
 	req_add_ids(r, &f);
 	if (strcmp(r->op, "write") == 0)
-		frame_payload(&f, r->data + off, (size_t)len);
+		frame_payload(&f, r->data + off, len);
 	else
-		frame_add(&f, "count", "%" PRIu64, len);
+		frame_add(&f, "count", "%zu", len);
 	if (f.err)
 		return -1;
 	return mesh_call(x->node, &f, chunk_done, &x->c[i]);

@@ -32,6 +32,7 @@
  */
 
 #include <err.h>
+#include <signal.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -323,6 +324,8 @@ main(int argc, char *argv[])
 		usage();
 	if (conf_load(&conf, conf_path(confpath)) == -1)
 		exit(2);
+	/* A cliod killed mid-request: an error message, not a signal. */
+	(void)signal(SIGPIPE, SIG_IGN);
 	if (ctl_open(&ctl, conf.rundir, "cliod") == -1)
 		err(1, "%s/cliod.sock", conf.rundir);
 	if (strcmp(argv[0], "create") == 0 || strcmp(argv[0], "unlink") == 0)

@@ -22,13 +22,18 @@ OBJDIR ?=	obj
 BIN ?=		bin
 
 LIBCL_SRC =	libcl/auth.c libcl/buf.c libcl/conf.c libcl/conn.c libcl/ctl.c \
-		libcl/log.c libcl/loop.c libcl/msg.c libcl/sock.c libcl/wire.c
+		libcl/fsproto.c libcl/log.c libcl/loop.c libcl/msg.c \
+		libcl/sock.c libcl/vol.c libcl/wire.c
 CLMEMBERD_SRC =	$(wildcard cmd/clmemberd/*.c)
 CLMEMBER_SRC =	$(wildcard cmd/clmember/*.c)
+CLMETAD_SRC =	$(wildcard cmd/clmetad/*.c)
+CLIOD_SRC =	$(wildcard cmd/cliod/*.c)
+CLFS_SRC =	$(wildcard cmd/clfs/*.c)
 UNIT_SRC =	$(wildcard tests/unit/test_*.c)
 
 LIBCL =		$(OBJDIR)/libcl.a
-PROGS =		$(BIN)/clmemberd $(BIN)/clmember
+PROGS =		$(BIN)/clmemberd $(BIN)/clmember $(BIN)/clmetad $(BIN)/cliod \
+		$(BIN)/clfs
 UNITS =		$(UNIT_SRC:tests/unit/%.c=$(BIN)/unit/%)
 
 obj =		$(patsubst %.c,$(OBJDIR)/%.o,$(1))
@@ -48,6 +53,19 @@ $(BIN)/clmemberd: $(call obj,$(CLMEMBERD_SRC)) $(LIBCL)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/clmember: $(call obj,$(CLMEMBER_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# cliod runs its disk I/O on worker threads.
+$(BIN)/clmetad: $(call obj,$(CLMETAD_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/cliod: $(call obj,$(CLIOD_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
+
+$(BIN)/clfs: $(call obj,$(CLFS_SRC)) $(LIBCL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -87,7 +105,7 @@ FUZZ_CC ?=	clang
 FUZZ_FLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined
 FUZZ_TARGETS =	$(BIN)/fuzz/fuzz_wire $(BIN)/fuzz/fuzz_cstate \
-		$(BIN)/fuzz/fuzz_route
+		$(BIN)/fuzz/fuzz_route $(BIN)/fuzz/fuzz_vol
 FUZZ_WIRE_SRC =	tests/fuzz/fuzz_wire.c libcl/wire.c libcl/buf.c
 FUZZ_CSTATE_SRC = tests/fuzz/fuzz_cstate.c cmd/clmemberd/cstate.c libcl/wire.c \
 		cmd/clmemberd/nodeset.c libcl/buf.c
@@ -96,6 +114,8 @@ FUZZ_ROUTE_SRC = tests/fuzz/fuzz_route.c cmd/clmemberd/route.c \
 		cmd/clmemberd/nodeset.c libcl/wire.c libcl/buf.c libcl/loop.c \
 		libcl/sock.c \
 		libcl/conf.c
+
+FUZZ_VOL_SRC =	tests/fuzz/fuzz_vol.c libcl/vol.c
 
 fuzz-build: $(FUZZ_TARGETS)
 
@@ -115,6 +135,10 @@ $(BIN)/fuzz/fuzz_route: $(FUZZ_ROUTE_SRC) $(wildcard libcl/*.h cmd/clmemberd/*.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) -Icmd/clmemberd $(FUZZ_FLAGS) -o $@ \
 	    $(FUZZ_ROUTE_SRC) $(LDLIBS)
+
+$(BIN)/fuzz/fuzz_vol: $(FUZZ_VOL_SRC) $(wildcard libcl/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $(FUZZ_VOL_SRC) $(LDLIBS)
 
 # Everything again under ASan and UBSan, in bin/san, for tests/sanitize.bats.
 SAN_FLAGS =	-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \

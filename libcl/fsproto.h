@@ -43,19 +43,22 @@
  *	mkdir	path= mode=		-> attributes
  *	unlink	path=
  *	rmdir	path=
- *	rename	path= to=
+ *	rename	path= newpath=	(not to=: that is the router's address)
  *	readdir	path= [cookie=N]	-> payload: one entry per line,
  *		"<name>\t<ino>\t<type>\n" (type "f" or "d"); next=N, or eof=1
- *	setattr	path= [mode=] [uid=] [gid=] [size=] [mtime=]  -> attributes
+ *	setattr	path= [mode=] [owner=] [group=] [size=] [mtime=]
+ *		-> attributes (owner/group, not uid/gid: those are the caller)
  *	statfs				-> bsize= blocks= bfree= files= ffree=
  *					   epoch= admin= label=
  * Block lists (seed 002 L740-L746: cliod asks the admin server for the
  * block list of {file, offset, amount} and does the I/O itself):
- *	map	ino= gen= off= len= [write=1]
+ *	map	ino= gen= off= count= [write=1]
  *		-> lease=ID expiry_ms=N size=BYTES bsize=B, payload: one
  *		   "extent=<file_off>:<len>:<dev_off>:<written|unwritten>\n"
  *		   per run, holes left out (they read as zeros); write=1
- *		   allocates the holes in [off, off+len) as unwritten first.
+ *		   allocates the holes in [off, off+count) as unwritten
+ *		   first.  (count=, not len=: a len= line is the frame's
+ *		   payload length, cl-wire(5).)
  *	commit	ino= gen= lease=ID size=NEWSIZE [release=1], payload: the
  *		   extent= lines the client wrote (every one must match the
  *		   file's current mapping, else ESTALE) -> attributes
@@ -65,7 +68,7 @@
  * Data (cliod only):
  *	write	ino= gen= off=, payload: the bytes -> ok size= (after the
  *		   data and the commit are durable)
- *	read	ino= gen= off= len=	-> payload: the bytes (short at EOF),
+ *	read	ino= gen= off= count= -> payload: the bytes (short at EOF),
  *		   eof=1 at the end
  *	status				-> cliod's utilization (FSU_* keys)
  */

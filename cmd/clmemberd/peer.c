@@ -194,7 +194,8 @@ peer_frame(struct conn *c, struct frame *f, void *arg)
 		view_take_hb(p, f);
 		return 0;
 	}
-	if (strcmp(f->op, "error") == 0) {
+	/* A routed frame (to=) may be an "error" answer between services. */
+	if (strcmp(f->op, "error") == 0 && frame_get(f, "to") == NULL) {
 		log_warnx("node %u (%s): reports error: %s", p->id, p->addr,
 		    frame_get(f, "reason") ? frame_get(f, "reason") : "?");
 		return 0;

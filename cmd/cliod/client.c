@@ -188,11 +188,23 @@ dropped_key(const char *k)
 	return 0;
 }
 
+static int
+getu32(const struct frame *f, const char *k, uint32_t *v)
+{
+	uint64_t	 n;
+
+	if (frame_getu64(f, k, &n) == -1 || n > UINT32_MAX)
+		return -1;
+	*v = (uint32_t)n;
+	return 0;
+}
+
 static void
 forwarded(void *arg, int err, const struct frame *resp)
 {
 	struct req	*r = arg;
 	struct frame	 f;
+	uint32_t	 ino;
 	int		 i;
 
 	if (err != 0) {
@@ -213,6 +225,9 @@ forwarded(void *arg, int err, const struct frame *resp)
 	}
 	if (fs_answer_errno(resp) != 0)
 		r->err = fs_answer_errno(resp);
+	else if ((strcmp(r->op, "setattr") == 0 ||
+	    strcmp(r->op, "create") == 0) && getu32(resp, "ino", &ino) == 0)
+		mc_recall(r->v, ino);	/* the size may have changed */
 	req_answer(r, &f);
 }
 
@@ -283,17 +298,6 @@ start(struct req *r)
 		write_start(r);
 	else
 		read_start(r);
-}
-
-static int
-getu32(const struct frame *f, const char *k, uint32_t *v)
-{
-	uint64_t	 n;
-
-	if (frame_getu64(f, k, &n) == -1 || n > UINT32_MAX)
-		return -1;
-	*v = (uint32_t)n;
-	return 0;
 }
 
 /*

@@ -607,7 +607,8 @@ get_open(struct sink *k, const char *local, const struct fsname *src,
 	}
 	if (fstat(k->fd, &st) == -1)
 		err(1, "%s", k->name);
-	k->seekable = S_ISREG(st.st_mode) && lseek(k->fd, 0, SEEK_CUR) == 0;
+	/* Standard output is written in order: it may be shared (cat a b). */
+	k->seekable = S_ISREG(st.st_mode) && k->fd != STDOUT_FILENO;
 	return 0;
 }
 

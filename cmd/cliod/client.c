@@ -488,6 +488,20 @@ credentials(int fd, struct client *cl)
 	}
 }
 
+/*
+ * Socket buffers that hold a few 1 MiB frames: fewer wakeups, and the
+ * connection's own buffers rarely hold (and move down) megabytes.  The
+ * kernel caps the sizes (net.core.wmem_max); a refusal is harmless.
+ */
+static void
+tune(int s)
+{
+	int	 n = SOCK_BUF;
+
+	(void)setsockopt(s, SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
+	(void)setsockopt(s, SOL_SOCKET, SO_RCVBUF, &n, sizeof(n));
+}
+
 static void
 accept_client(int fd, short ev, void *arg)
 {
@@ -508,6 +522,7 @@ accept_client(int fd, short ev, void *arg)
 		return;
 	}
 	credentials(s, cl);
+	tune(s);
 	TAILQ_INIT(&cl->parked);
 	cl->conn = conn_new(s, FS_IO_MAX, 2 * CONN_INFLIGHT_MAX + FS_IO_MAX,
 	    client_frame, client_closed, cl);

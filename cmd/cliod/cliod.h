@@ -42,6 +42,7 @@
 #define CONN_PARKED_MAX		(64 * 1024 * 1024)	/* bytes: then close */
 #define GLOBAL_INFLIGHT_MAX	(256 * 1024 * 1024)	/* bytes, all clients */
 #define CLIENTS_MAX		256		/* client connections */
+#define SOCK_BUF		(4 * 1024 * 1024)	/* bytes, socket buffers */
 #define CALLS_MAX		768		/* calls through clmemberd */
 #define CALL_TRY_MS		10000		/* ms: one attempt's answer */
 #define CALL_DEADLINE_MS	30000		/* ms: give up retrying */

@@ -21,6 +21,7 @@
  *	cliocli -f node.conf pwrite FS:/path OFF TEXT
  *	cliocli -f node.conf fill FS:/path OFF LEN BYTE [WINDOW]
  *	cliocli -f node.conf pread FS:/path OFF LEN	(bytes to stdout)
+ *	cliocli -f node.conf drain FS:/path LEN [WINDOW]
  *	cliocli -f node.conf truncate FS:/path SIZE
  *	cliocli -f node.conf unlink FS:/path
  *	cliocli -f node.conf status [FS]		(key=value lines)
@@ -28,6 +29,8 @@
  *
  * fill writes LEN bytes of BYTE (a number) from OFF in 1 MiB requests,
  * WINDOW (default 16) in flight, and prints "fill bytes= ms= MBps=".
+ * drain reads LEN bytes the same way, throws them away and prints
+ * "drain bytes= ms= MBps=" (bytes: what came back).
  * An error answer prints "cliocli: OP: STATUS: REASON" and exits 1.
  */
 
@@ -57,7 +60,7 @@ static void
 usage(void)
 {
 	(void)fprintf(stderr, "usage: cliocli -f conf create|pwrite|fill|"
-	    "pread|truncate|unlink|status|raw ...\n");
+	    "pread|drain|truncate|unlink|status|raw ...\n");
 	exit(2);
 }
 
@@ -255,6 +258,43 @@ cmd_pread(int argc, char **argv)
 }
 
 static int
+cmd_drain(int argc, char **argv)
+{
+	struct frame	 f, a;
+	uint64_t	 off = 0, len, got = 0, t0, ms, n;
+	uint32_t	 ino, gen;
+	int		 window = 16, inflight = 0;
+
+	if (argc != 2 && argc != 3)
+		usage();
+	split(argv[0]);
+	len = num(argv[1]);
+	if (argc == 3)
+		window = (int)num(argv[2]);
+	stat_path(&ino, &gen);
+	t0 = clock_ms();
+	while (off < len || inflight > 0) {
+		if (off < len && inflight < window) {
+			n = len - off < FS_IO_MAX ? len - off : FS_IO_MAX;
+			io_head(&f, "read", ino, gen, off);
+			frame_add(&f, "count", "%" PRIu64, n);
+			(void)send_frame(&f);
+			off += n;
+			inflight++;
+			continue;
+		}
+		recv_frame(&a);
+		check(&a, "read");
+		got += a.len;
+		inflight--;
+	}
+	ms = clock_ms() - t0;
+	(void)printf("drain bytes=%" PRIu64 " ms=%" PRIu64 " MBps=%.1f\n", got,
+	    ms, ms > 0 ? (double)got / 1048576.0 / ((double)ms / 1000) : 0.0);
+	return 0;
+}
+
+static int
 simple(const char *op, int argc, char **argv)
 {
 	struct frame	 f, a;
@@ -338,6 +378,8 @@ main(int argc, char *argv[])
 		return cmd_fill(argc - 1, argv + 1);
 	if (strcmp(argv[0], "pread") == 0)
 		return cmd_pread(argc - 1, argv + 1);
+	if (strcmp(argv[0], "drain") == 0)
+		return cmd_drain(argc - 1, argv + 1);
 	if (strcmp(argv[0], "raw") == 0 && argc >= 2)
 		return simple(argv[1], argc - 2, argv + 2);
 	if (strcmp(argv[0], "status") == 0) {

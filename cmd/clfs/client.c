@@ -68,9 +68,12 @@ write_all(struct fsc *c, struct iovec *iov, int n)
 		if ((w = writev(c->ctl.fd, iov, n)) == -1) {
 			if (errno == EINTR)
 				continue;
-			(void)snprintf(c->error, sizeof(c->error),
-			    "%s: %s", c->ctl.path, errno == EPIPE ?
-			    "cliod closed the connection" : strerror(errno));
+			if (errno == EPIPE || errno == ECONNRESET)
+				(void)snprintf(c->error, sizeof(c->error),
+				    "cliod closed the connection");
+			else
+				(void)snprintf(c->error, sizeof(c->error),
+				    "%s: %s", c->ctl.path, strerror(errno));
 			return -1;
 		}
 		while (n > 0 && (size_t)w >= iov->iov_len) {
@@ -121,7 +124,7 @@ fsc_recv(struct fsc *c, struct frame *f, int timeout)
 	rc = ctl_recv(&c->ctl, f, timeout);
 	if (rc == 1)
 		return 1;
-	if (rc == 0)
+	if (rc == 0 || (rc == -1 && errno == ECONNRESET))
 		(void)snprintf(c->error, sizeof(c->error),
 		    "cliod closed the connection");
 	else if (errno == EPROTO)

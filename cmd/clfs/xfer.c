@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,35 +136,19 @@ xfer_lost(struct xfer *x, const char *what)
 
 /* ---- put ---- */
 
-static ssize_t
-read_full(int fd, uint8_t *p, size_t n)
-{
-	size_t	 got = 0;
-	ssize_t	 r;
-
-	while (got < n) {
-		if ((r = read(fd, p + got, n - got)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
 /* One answer to a write: free its slot, note the first error. */
-static void
-put_answer(struct xfer *x)
+static int
+put_answer(struct xfer *x, int timeout)
 {
 	struct frame	 ans;
 	struct slot	*s;
 	int		 e;
 
-	if (fsc_recv(x->c, &ans, FSC_REPLY_MS) == -1)
+	if (fsc_recv(x->c, &ans, timeout) == -1) {
+		if (timeout == 0 && errno == ETIMEDOUT)
+			return 0;
 		xfer_lost(x, "were acknowledged; the file may be partial");
+	}
 	if ((s = slot_of(x, ans.txid)) == NULL)
 		errx(1, "%s: answer to unknown txid %" PRIu64,
 		    x->c->ctl.path, ans.txid);
@@ -175,6 +160,7 @@ put_answer(struct xfer *x)
 	s->txid = 0;
 	x->inflight--;
 	meter_show(x, 0);
+	return 1;
 }
 
 static int
@@ -184,7 +170,7 @@ put_send(struct xfer *x, uint64_t off, const uint8_t *p, size_t n)
 	struct slot	*s;
 
 	while (x->inflight >= FSC_WINDOW && x->error == 0)
-		put_answer(x);
+		(void)put_answer(x, FSC_REPLY_MS);
 	if (x->error != 0)
 		return -1;
 	s = slot_free(x);
@@ -256,6 +242,46 @@ put_regular(struct xfer *x, int fd, const char *local, uint64_t size,
 	return 0;
 }
 
+/*
+ * Up to n bytes of a pipe, taking the answers that come while it waits:
+ * a slow producer must not leave acknowledgements unread (the count of
+ * acknowledged bytes is what a failed put reports).
+ */
+static ssize_t
+read_stream(struct xfer *x, int fd, uint8_t *p, size_t n)
+{
+	struct pollfd	 pfd[2];
+	size_t		 got = 0;
+	ssize_t		 r;
+
+	while (got < n) {
+		while (x->inflight > 0 && put_answer(x, 0) == 1)
+			;
+		pfd[0].fd = fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = x->c->ctl.fd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, x->inflight > 0 ? 2 : 1, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (x->inflight > 0 && pfd[1].revents != 0)
+			(void)put_answer(x, FSC_REPLY_MS);
+		if (pfd[0].revents == 0)
+			continue;
+		if ((r = read(fd, p + got, n - got)) == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
 /* A pipe or a device: everything, in order. */
 static int
 put_stream(struct xfer *x, int fd, const char *local, uint8_t *buf,
@@ -265,7 +291,7 @@ put_stream(struct xfer *x, int fd, const char *local, uint8_t *buf,
 
 	*end = 0;
 	for (;;) {
-		if ((r = read_full(fd, buf, FS_IO_MAX)) == -1) {
+		if ((r = read_stream(x, fd, buf, FS_IO_MAX)) == -1) {
 			warn("%s", local);
 			return -1;
 		}
@@ -334,7 +360,7 @@ put_file(struct xfer *x, int fd, const char *local, const struct stat *st,
 		rc = put_stream(x, fd, local, buf, &end);
 	free(buf);
 	while (x->inflight > 0)
-		put_answer(x);
+		(void)put_answer(x, FSC_REPLY_MS);
 	meter_show(x, 1);
 	if (rc == -1 || x->error != 0)
 		return -1;

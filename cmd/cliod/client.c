@@ -29,6 +29,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -36,12 +37,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cliod.h"
 #include "log.h"
 #include "sock.h"
+
+#define DIRECT_MIN	(64 * 1024)	/* bytes: answers sent with writev */
 
 struct client {
 	TAILQ_ENTRY(client) entry;
@@ -134,13 +138,76 @@ req_done(struct req *r)
 	free(r);
 }
 
+/* Queue the bytes of a frame the socket did not take: 0 or -1. */
+static int
+queue_rest(struct client *cl, const struct buf *h, const struct frame *f,
+    size_t sent)
+{
+	struct conn	*c = cl->conn;
+	size_t		 hl = buf_avail(h);
+
+	if (sent < hl && buf_append(&c->out, buf_ptr(h) + sent, hl - sent) ==
+	    -1)
+		return -1;
+	if (buf_append(&c->out, f->payload + (sent > hl ? sent - hl : 0),
+	    f->len - (sent > hl ? sent - hl : 0)) == -1)
+		return -1;
+	loop_fd_events(c->fd, TAILQ_EMPTY(&cl->parked) && !exiting ?
+	    POLLIN | POLLOUT : POLLOUT);
+	return 0;
+}
+
+/*
+ * A large answer with nothing queued before it goes out in one writev
+ * from the request's own buffer, not copied into the connection's queue
+ * first; what the socket does not take now is queued as usual.
+ */
+static int
+send_answer(struct client *cl, const struct frame *f)
+{
+	struct conn	*c = cl->conn;
+	struct iovec	 iov[2];
+	struct buf	 h;
+	ssize_t		 n;
+	int		 rc = 0;
+
+	if (f->len < DIRECT_MIN || c->auth != NULL || c->dead ||
+	    c->draining || conn_queued(c) > 0)
+		return conn_send(c, f);
+	buf_init(&h, WIRE_HDR_MAX);
+	if (wire_encode_head(&h, f) == -1 ||
+	    buf_printf(&h, "len=%zu\n\n", f->len) == -1) {
+		buf_free(&h);
+		return conn_send(c, f);
+	}
+	iov[0].iov_base = buf_ptr(&h);
+	iov[0].iov_len = buf_avail(&h);
+	iov[1].iov_base = (void *)(uintptr_t)f->payload;
+	iov[1].iov_len = f->len;
+	while ((n = writev(c->fd, iov, 2)) == -1 && errno == EINTR)
+		;
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		conn_close(c, strerror(errno));
+		rc = -1;
+	} else {
+		c->frames_out++;
+		if ((size_t)(n == -1 ? 0 : n) < iov[0].iov_len + f->len &&
+		    queue_rest(cl, &h, f, n == -1 ? 0 : (size_t)n) == -1) {
+			conn_close(c, "output queue full");
+			rc = -1;
+		}
+	}
+	buf_free(&h);
+	return rc;
+}
+
 /* Answer r with f (its txid is set here) and be done with it. */
 void
 req_answer(struct req *r, struct frame *f)
 {
 	f->txid = r->txid;
 	if (r->cl != NULL) {
-		if (r->cl->conn != NULL && conn_send(r->cl->conn, f) == -1 &&
+		if (r->cl->conn != NULL && send_answer(r->cl, f) == -1 &&
 		    r->cl->conn != NULL)
 			conn_close(r->cl->conn, "output queue full");
 	} else if (frame_add(f, "to", "%s", r->from) == -1 ||

@@ -63,7 +63,7 @@ static int	 cmd_df(int, char **);
 static const struct command commands[] = {
 	{ "mkfs",	cmd_mkfs,	"[-F] [-b bsize] [-i inodes] [-L label] "
 	    "VOLUME" },
-	{ "fsck",	cmd_fsck,	"[-y] VOLUME" },
+	{ "fsck",	cmd_fsck,	"[-n | -y] VOLUME" },
 	{ "ls",		cmd_ls,		"[-ln] FS:/path ..." },
 	{ "stat",	cmd_stat,	"FS:/path ..." },
 	{ "put",	cmd_put,	"[-m mode] LOCAL|- FS:/path" },
@@ -274,7 +274,7 @@ cmd_mv(int argc, char **argv)
 		to = &in;
 	}
 	fsc_req(&req, "rename", &n[0]);
-	(void)frame_add(&req, "to", "%s", to->path);
+	(void)frame_add(&req, "newpath", "%s", to->path);
 	if (fsc_call(&fsc, &req, &ans) != 0) {
 		(void)fsc_answer(&n[0], &ans);
 		return 1;

@@ -81,7 +81,8 @@ mc_get(struct fsvol *v, uint32_t ino, uint32_t gen)
 	k.v = v;
 	k.ino = ino;
 	if ((in = RB_FIND(inotree, &inodes, &k)) != NULL) {
-		if (in->gen != gen && in->refs == 0)
+		/* Another file under the same number: forget the old list. */
+		if (in->gen != gen)
 			mc_drop(in);
 		in->gen = gen;
 		in->refs++;

@@ -261,6 +261,11 @@ call_send(struct call *c)
 	if (msg_send(&M.m, &f) == -1) {
 		log_warnx("send %s to %s: %s", f.op, frame_get(&f, "to"),
 		    M.m.error);
+		/* A frame clmemberd can never take: no point in retrying. */
+		if (errno == EMSGSIZE || errno == EINVAL) {
+			call_finish(c, errno, NULL);
+			return 0;
+		}
 		return -1;
 	}
 	c->txid = f.txid;

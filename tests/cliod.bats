@@ -157,17 +157,23 @@ bytes() {
 }
 
 @test "cliod: kill -9 during a big write: the client gets an error, fsck is clean, what was acknowledged reads back" {
-	fscluster 1
+	fscluster 1 1G
 	io 1 create fs1:/k >/dev/null
 	OUT=$BATS_TEST_TMPDIR/fill.out
-	bg "$CLIOCLI" -f "$(conf 1)" fill fs1:/k 0 201326592 75
-	sleep 0.3
+	bg "$CLIOCLI" -f "$(conf 1)" fill fs1:/k 0 536870912 75
+	# Kill it in the middle: some writes answered, more in flight.
+	wait_for 20000 sh -c "[ \$(\"$CLIOCLI\" -f $(conf 1) status fs1 |
+	    sed -n 's/^write_bytes=//p') -ge 16777216 ]"
 	"$CLUSTERCTL" daemon "$C" 1 cliod kill KILL
-	run wait "$LAST_PID"
-	[ "$status" -ne 0 ]
+	rc=0
+	wait "$LAST_PID" || rc=$?
+	cat "$OUT"
+	[ "$rc" -ne 0 ]
 	grep -q "cliod closed the connection\|receive\|send" "$OUT"
 	"$CLUSTERCTL" daemon "$C" 1 cliod start
 	size=$(io 1 raw stat fs=fs1 path=/k | sed -n 's/^size=//p')
+	[ "$size" -ge 16777216 ]
+	[ "$size" -lt 536870912 ]
 	# Only committed bytes count: every one of them is a K.
 	[ "$(io 1 pread fs1:/k 0 "$size" | tr -d K | wc -c)" -eq 0 ]
 	# The dead cliod's write lease runs out (lease_ms 1000), and clmetad

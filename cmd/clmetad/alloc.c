@@ -270,7 +270,7 @@ referenced(void)
 /*
  * Start sequence step 4: all older leases are void, so blocks in use
  * that nothing refers to (quarantined or preallocated by the old admin)
- * are free again, and unwritten extents past EOF go.
+ * are free again, and unwritten extents go (no lease survives a restart).
  */
 void
 alloc_reclaim(void)

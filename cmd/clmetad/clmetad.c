@@ -346,6 +346,7 @@ static void
 finish(void)
 {
 	if (M->state == ST_SERVE) {
+		lease_end_all();
 		tx_commit();
 		journal_checkpoint();
 		msg_close(&M->msg);

@@ -264,5 +264,6 @@ int		 lease_busy(uint32_t, uint32_t);
 void		 lease_recall(uint32_t, uint32_t, int);
 void		 lease_tick(void *);
 void		 lease_changed(uint32_t);
+void		 lease_end_all(void);
 
 #endif /* CLMETAD_H */

@@ -255,9 +255,11 @@ inode_set_extents(uint32_t ino, struct extlist *x)
 }
 
 /*
- * Drop the mappings of ino from file block from on (trim = 0), or only
- * the unwritten ones past EOF (trim = 1), releasing their blocks.  The
- * number of extents never grows, so this cannot run out of space.
+ * Drop the mappings of ino from file block from on (trim = 0), or every
+ * unwritten one (trim = 1: preallocation nobody committed; it reads as
+ * zeros whether it is there or not, so a sparse file does not keep the
+ * space a data-transfer server mapped ahead), releasing their blocks.
+ * The number of extents never grows, so this cannot run out of space.
  */
 int
 inode_punch(uint32_t ino, uint64_t from, int trim)
@@ -270,7 +272,7 @@ inode_punch(uint32_t ino, uint64_t from, int trim)
 	int		 changed = 0;
 
 	if (trim)
-		from = (mi->d.size + M->bs - 1) / M->bs;
+		from = 0;
 	est = (uint32_t)(mi->novf + M->sb.bitmap_blocks + 2);
 	if (tx_room(est) == -1)
 		return -1;

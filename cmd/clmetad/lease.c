@@ -118,7 +118,7 @@ lease_get(uint32_t ino, uint32_t gen, uint32_t node, int write,
 }
 
 /*
- * The last write lease gone: preallocated blocks past EOF go.  The last
+ * The last write lease gone: preallocated (unwritten) blocks go.  The last
  * lease of any kind gone: quarantined blocks are free.
  */
 void
@@ -143,6 +143,22 @@ lease_drop(uint64_t id)
 	ino = l->ino;
 	*l = M->leases[--M->nleases];
 	lease_changed(ino);
+}
+
+/*
+ * Shutting down: every lease ends, so no preallocation or quarantined
+ * block outlives this instance.  The next admin's grace period (lease_ms)
+ * covers a cliod still holding one of them.
+ */
+void
+lease_end_all(void)
+{
+	uint32_t	 ino;
+
+	while (M->nleases > 0) {
+		ino = M->leases[--M->nleases].ino;
+		lease_changed(ino);
+	}
 }
 
 /* Tell the holders of leases on ino (but node) their block list is gone. */

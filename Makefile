@@ -160,6 +160,9 @@ bench-membership: all
 bench-messaging: all units
 	tests/bench/messaging
 
+bench-io: all units
+	tests/bench/io
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
@@ -178,6 +181,6 @@ clean:
 	rm -rf $(OBJDIR) $(BIN)
 
 .PHONY: all units check fuzz fuzz-build sanitize demo bench-membership \
-	bench-messaging bench install manlint clean
+	bench-messaging bench-io bench install manlint clean
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

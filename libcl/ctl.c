@@ -87,6 +87,7 @@ ctl_recv(struct ctl *c, struct frame *f, int timeout)
 	struct pollfd	 pfd;
 	enum wire_result r;
 	uint64_t	 deadline, now;
+	size_t		 want;
 	ssize_t		 n;
 	int		 wait, polled = 0;
 
@@ -121,9 +122,14 @@ ctl_recv(struct ctl *c, struct frame *f, int timeout)
 			return -1;
 		if (pfd.revents == 0)
 			continue;
-		if (buf_reserve(&c->in, CTL_CHUNK) == -1)
+		want = CTL_CHUNK;
+		/* A big frame's header is in: ask for all of the rest. */
+		if (c->wp.hdrlen > 0 && c->wp.hdrlen + c->wp.len >
+		    buf_avail(&c->in) + want)
+			want = c->wp.hdrlen + c->wp.len - buf_avail(&c->in);
+		if (buf_reserve(&c->in, want) == -1)
 			return -1;
-		n = read(c->fd, c->in.data + c->in.len, CTL_CHUNK);
+		n = read(c->fd, c->in.data + c->in.len, want);
 		if (n == 0)
 			return 0;
 		if (n == -1) {

@@ -153,6 +153,7 @@ demo: all
 bench: all units
 	tests/bench/membership
 	tests/bench/messaging
+	tests/bench/io
 
 bench-membership: all
 	tests/bench/membership
@@ -167,8 +168,9 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
-	install -m 755 $(BIN)/clmemberd $(DESTDIR)$(SBINDIR)/
-	install -m 755 $(BIN)/clmember $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BIN)/clmemberd $(BIN)/clmetad $(BIN)/cliod \
+	    $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BIN)/clmember $(BIN)/clfs $(DESTDIR)$(BINDIR)/
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man5/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/

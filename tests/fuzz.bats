@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
 #
 # libFuzzer with ASan and UBSan on what a peer controls: the frame parser
-# (libcl/wire.c), the cluster-state decoder (cmd/clmemberd/cstate.c) and
-# the message router (cmd/clmemberd/route.c).
+# (libcl/wire.c), the cluster-state decoder (cmd/clmemberd/cstate.c), the
+# message router (cmd/clmemberd/route.c), and what a damaged volume holds:
+# the on-volume decoders and the journal walk (libcl/vol.c).
 # A longer run: make fuzz FUZZ_TIME=600.  CL_FUZZ_SECS sets this suite's.
 
 SECS=${CL_FUZZ_SECS:-20}
@@ -27,6 +28,9 @@ setup() {
 	run bin/fuzz/fuzz_route tests/fuzz/corpus/route/*
 	echo "$output"
 	[ "$status" -eq 0 ]
+	run bin/fuzz/fuzz_vol tests/fuzz/corpus/vol/*
+	echo "$output"
+	[ "$status" -eq 0 ]
 }
 
 @test "fuzz: the frame parser survives ${SECS} s of libFuzzer (whole, incremental, re-encoded)" {
@@ -46,6 +50,13 @@ setup() {
 
 @test "fuzz: the message router survives $((SECS / 2)) s of libFuzzer (registrations, client and peer frames, peers and clients going away)" {
 	run tests/fuzz/run "$((SECS / 2))" route
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"number_of_executed_units"* ]]
+}
+
+@test "fuzz: the on-volume decoders and the journal walk survive $((SECS / 2)) s of libFuzzer (superblock, inode, extent block, dirent, journal)" {
+	run tests/fuzz/run "$((SECS / 2))" vol
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"number_of_executed_units"* ]]

@@ -242,9 +242,35 @@ alloc_free_inode(uint32_t ino)
 	tx_inode(ino);
 }
 
+/*
+ * Note block b as referenced by ino; a block out of the data area, one
+ * referred to twice or one the bitmap says is free is counted in *bad,
+ * as allocating around it would hand it out again.
+ */
+static void
+ref_block(uint8_t *ref, uint64_t b, uint32_t ino, uint64_t *bad)
+{
+	if (b < M->sb.data_start || b >= M->sb.nblocks) {
+		if ((*bad)++ < 5)
+			log_warnx("%s: inode %u refers to block %llu, outside "
+			    "the data area", M->path, ino, (unsigned long long)b);
+		return;
+	}
+	if (vol_bit_get(ref, b)) {
+		if ((*bad)++ < 5)
+			log_warnx("%s: block %llu is referred to twice (again "
+			    "by inode %u)", M->path, (unsigned long long)b, ino);
+		return;
+	}
+	if (!vol_bit_get(M->bitmap, b) && (*bad)++ < 5)
+		log_warnx("%s: block %llu of inode %u is free in the bitmap",
+		    M->path, (unsigned long long)b, ino);
+	vol_bit_set(ref, b);
+}
+
 /* Every block a file or directory refers to, and the metadata. */
 static uint8_t *
-referenced(void)
+referenced(uint64_t *bad)
 {
 	struct minode	*mi;
 	uint8_t		*ref;
@@ -259,10 +285,10 @@ referenced(void)
 		if ((mi = M->ino[ino]) == NULL)
 			continue;
 		for (i = 0; i < mi->novf; i++)
-			vol_bit_set(ref, mi->ovf[i]);
+			ref_block(ref, mi->ovf[i], ino, bad);
 		for (i = 0; i < mi->x.n; i++)
 			for (k = 0; k < mi->x.e[i].count; k++)
-				vol_bit_set(ref, mi->x.e[i].pblk + k);
+				ref_block(ref, mi->x.e[i].pblk + k, ino, bad);
 	}
 	return ref;
 }
@@ -276,13 +302,21 @@ void
 alloc_reclaim(void)
 {
 	uint8_t		*ref;
-	uint64_t	 b, freed = 0;
+	uint64_t	 b, freed = 0, bad = 0;
 	uint32_t	 ino;
 
+	/* Before anything is freed: a damaged map must not be trusted. */
+	ref = referenced(&bad);
+	free(ref);
+	if (bad > 0)
+		fatalx("%s: %llu blocks in use by files are free in the bitmap, "
+		    "outside the data area or used twice: not serving %s; run "
+		    "clfs fsck -y %s", M->path, (unsigned long long)bad,
+		    M->name, M->name);
 	for (ino = 1; ino <= M->sb.ninodes; ino++)
 		if (M->ino[ino] != NULL && S_ISREG(M->ino[ino]->d.mode))
 			(void)inode_punch(ino, 0, 1);
-	ref = referenced();
+	ref = referenced(&bad);
 	for (b = M->sb.data_start; b < M->sb.nblocks; b++) {
 		if (!vol_bit_get(M->bitmap, b) || vol_bit_get(ref, b))
 			continue;

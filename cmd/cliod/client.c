@@ -32,6 +32,7 @@
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -57,9 +58,14 @@ struct client {
 	size_t		 inflight;	/* bytes */
 	int		 nreqs;
 	struct reqq	 parked;	/* read but not started: over a bound */
+	struct reqq	 piped;		/* answers waiting in pipes, in order */
+	struct buf	 held;		/* answers while a piped one is part out */
+	int		 wfd;		/* the socket again: POLLOUT for piped */
 	size_t		 parkedbytes;
 	int		 refs;
 };
+
+static int	 piping(const struct client *);
 
 static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
 static int		 nclients;
@@ -82,6 +88,7 @@ req_new(void)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
 	r->started = loop_now();
+	r->pipe[0] = r->pipe[1] = -1;
 	timer_setup(&r->t, NULL, NULL);
 	return r;
 }
@@ -132,6 +139,7 @@ req_done(struct req *r)
 		client_unref(r->cl);
 	}
 	timer_stop(&r->t);
+	read_pipe_put(r);
 	free(r->fwd);
 	free(r->data);
 	free(r->rctx);
@@ -171,6 +179,14 @@ send_answer(struct client *cl, const struct frame *f)
 	ssize_t		 n;
 	int		 rc = 0;
 
+	if (piping(cl)) {
+		if (wire_encode(&cl->held, f) == -1) {
+			conn_close(c, "output queue full");
+			return -1;
+		}
+		c->frames_out++;
+		return 0;
+	}
 	if (f->len < DIRECT_MIN || c->auth != NULL || c->dead ||
 	    c->draining || conn_queued(c) > 0)
 		return conn_send(c, f);
@@ -199,6 +215,176 @@ send_answer(struct client *cl, const struct frame *f)
 	}
 	buf_free(&h);
 	return rc;
+}
+
+/* The first piped answer is part out: nothing else may be written. */
+static int
+piping(const struct client *cl)
+{
+	const struct req *r = TAILQ_FIRST(&cl->piped);
+
+	return r != NULL && (r->hsent > 0 || r->left < r->datalen);
+}
+
+/* Queue encoded answers in c->out, to be written after what is there. */
+static int
+queue_out(struct client *cl, const void *p, size_t n)
+{
+	struct conn	*c = cl->conn;
+
+	if (buf_append(&c->out, p, n) == -1)
+		return -1;
+	loop_fd_events(c->fd, TAILQ_EMPTY(&cl->parked) && !exiting ?
+	    POLLIN | POLLOUT : POLLOUT);
+	return 0;
+}
+
+/*
+ * Send the piped answers, oldest first, each once the connection's own
+ * queue is empty: its header, then its pipe spliced to the socket (page
+ * references, no copy).  What the socket does not take waits in the
+ * pipe for POLLOUT on wfd; answers made meanwhile wait in held.
+ */
+static void
+pump(struct client *cl)
+{
+	struct conn	*c = cl->conn;
+	struct req	*r;
+	ssize_t		 n;
+
+	while (c != NULL && (r = TAILQ_FIRST(&cl->piped)) != NULL) {
+		if (!piping(cl) && conn_queued(c) > 0)
+			goto wait;
+		while (r->hsent < r->hlen) {
+			n = write(c->fd, r->data + r->hsent, r->hlen - r->hsent);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				goto wait;
+			if (n == -1)
+				goto fail;
+			r->hsent += (size_t)n;
+		}
+		while (r->left > 0) {
+			n = splice(r->pipe[0], NULL, c->fd, NULL, r->left,
+			    SPLICE_F_NONBLOCK);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				goto wait;
+			if (n <= 0) {
+				if (n == 0)
+					errno = EIO;
+				goto fail;
+			}
+			r->left -= (size_t)n;
+		}
+		TAILQ_REMOVE(&cl->piped, r, entry);
+		c->frames_out++;
+		req_done(r);
+		if (buf_avail(&cl->held) > 0) {
+			if (queue_out(cl, buf_ptr(&cl->held),
+			    buf_avail(&cl->held)) == -1) {
+				errno = ENOBUFS;
+				goto fail;
+			}
+			buf_consume(&cl->held, buf_avail(&cl->held));
+		}
+	}
+	if (cl->wfd != -1)
+		loop_fd_events(cl->wfd, 0);
+	return;
+wait:
+	loop_fd_events(cl->wfd, POLLOUT);
+	return;
+fail:
+	conn_close(c, strerror(errno));
+}
+
+static void
+writable(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	pump(arg);
+}
+
+/* Move n bytes from a pipe to the end of b: 0, or -1 and errno. */
+static int
+drain(int pfd, struct buf *b, size_t n)
+{
+	ssize_t	 got;
+
+	if (buf_reserve(b, n) == -1)
+		return -1;
+	while (n > 0) {
+		if ((got = read(pfd, b->data + b->len, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (got == 0) {
+			errno = EIO;
+			return -1;
+		}
+		b->len += (size_t)got;
+		n -= (size_t)got;
+	}
+	return 0;
+}
+
+/* req_answer for a payload in r's pipe. */
+void
+req_answer_pipe(struct req *r, struct frame *f)
+{
+	struct client	*cl = r->cl;
+	struct conn	*c;
+	struct buf	 h;
+
+	f->txid = r->txid;
+	if (cl == NULL || (c = cl->conn) == NULL || c->dead) {
+		req_done(r);
+		return;
+	}
+	buf_init(&h, WIRE_HDR_MAX);
+	if (wire_encode_head(&h, f) == -1 ||
+	    buf_printf(&h, "len=%zu\n\n", f->len) == -1) {
+		buf_free(&h);
+		conn_close(c, "cannot encode an answer");
+		req_done(r);
+		return;
+	}
+	if (c->auth != NULL || c->draining || cl->wfd == -1) {
+		/* Copied into the queue, as any other answer. */
+		if (piping(cl)) {
+			if (buf_append(&cl->held, buf_ptr(&h), buf_avail(&h)) ==
+			    -1 || drain(r->pipe[0], &cl->held, f->len) == -1)
+				conn_close(c, "output queue full");
+		} else if (buf_append(&c->out, buf_ptr(&h), buf_avail(&h)) ==
+		    -1 || drain(r->pipe[0], &c->out, f->len) == -1)
+			conn_close(c, "output queue full");
+		else
+			c->frames_out++;
+		if (c->dead == 0 && !piping(cl))
+			loop_fd_events(c->fd, POLLIN | POLLOUT);
+		buf_free(&h);
+		req_done(r);
+		return;
+	}
+	/* The header moves to r->data, free for a piped read. */
+	r->hlen = buf_avail(&h);
+	r->hsent = 0;
+	r->left = f->len;
+	if ((r->data = malloc(r->hlen)) == NULL) {
+		buf_free(&h);
+		conn_close(c, "out of memory");
+		req_done(r);
+		return;
+	}
+	memcpy(r->data, buf_ptr(&h), r->hlen);
+	buf_free(&h);
+	TAILQ_INSERT_TAIL(&cl->piped, r, entry);
+	pump(cl);
 }
 
 /* Answer r with f (its txid is set here) and be done with it. */
@@ -501,6 +687,16 @@ client_closed(struct conn *c, const char *why, void *arg)
 		cl->refs--;
 	}
 	cl->parkedbytes = 0;
+	while ((r = TAILQ_FIRST(&cl->piped)) != NULL) {
+		TAILQ_REMOVE(&cl->piped, r, entry);
+		req_done(r);
+	}
+	buf_free(&cl->held);
+	if (cl->wfd != -1) {
+		loop_fd_del(cl->wfd);
+		(void)close(cl->wfd);
+		cl->wfd = -1;
+	}
 	TAILQ_REMOVE(&clients, cl, entry);
 	nclients--;
 	client_unref(cl);
@@ -591,10 +787,23 @@ accept_client(int fd, short ev, void *arg)
 	credentials(s, cl);
 	tune(s);
 	TAILQ_INIT(&cl->parked);
+	TAILQ_INIT(&cl->piped);
+	buf_init(&cl->held, 2 * CONN_INFLIGHT_MAX + FS_IO_MAX);
+	/* Without it, piped answers are copied like any other. */
+	if ((cl->wfd = fcntl(s, F_DUPFD_CLOEXEC, 0)) != -1 &&
+	    loop_fd_add(cl->wfd, 0, writable, cl) == -1) {
+		(void)close(cl->wfd);
+		cl->wfd = -1;
+	}
 	cl->conn = conn_new(s, FS_IO_MAX, 2 * CONN_INFLIGHT_MAX + FS_IO_MAX,
 	    client_frame, client_closed, cl);
 	if (cl->conn == NULL) {
 		log_warn("client");
+		if (cl->wfd != -1) {
+			loop_fd_del(cl->wfd);
+			(void)close(cl->wfd);
+		}
+		buf_free(&cl->held);
 		(void)close(s);
 		free(cl);
 		return;

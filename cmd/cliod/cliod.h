@@ -58,6 +58,8 @@
  * with 1 no faster, and reads were as fast with 2 as with 4.
  */
 #define IO_THREADS		2
+#define PIPES_MAX		64		/* pipes for spliced read answers */
+#define SPLICE_MIN		(64 * 1024)	/* bytes: smaller reads are copied */
 #define RUNS_MAX		64		/* unwritten runs per write */
 #define SEGS_MAX		64		/* extents one request touches */
 #define WRITE_TRIES		3		/* map/commit attempts */
@@ -66,6 +68,13 @@
 
 struct client;
 struct inode;
+
+/* A piece of a read answer: bytes of the volume at dev, or zeros. */
+struct rseg {
+	uint64_t	 dev;
+	uint64_t	 len;
+	int		 zero;
+};
 struct req;
 
 /* Utilization (seed 002 L446: the load-balance driver's counters). */
@@ -118,6 +127,11 @@ struct req {
 	uint64_t	 off, len;
 	uint8_t		*data;		/* write payload, read buffer */
 	size_t		 datalen;
+	int		 pipe[2];	/* read: the answer's bytes, or -1 */
+	struct rseg	 segs[SEGS_MAX];	/* read: what fills the pipe */
+	size_t		 nsegs;
+	size_t		 hlen, hsent;	/* piped: its header, in data */
+	size_t		 left;		/* piped: payload bytes not yet sent */
 	size_t		 cost;		/* bytes counted against bounds */
 	struct inode	*in;
 	int		 pending;	/* disk jobs or chunks outstanding */
@@ -172,6 +186,7 @@ int		 client_init(void);
 void		 client_shutdown(void);
 int		 client_count(void);
 void		 req_answer(struct req *, struct frame *);
+void		 req_answer_pipe(struct req *, struct frame *);
 void		 req_fail(struct req *, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 void		 req_done(struct req *);
@@ -198,6 +213,8 @@ void		 io_shutdown(void);
 int		 io_pwritev(int, const struct iovec *, int, off_t, io_cb,
 		    void *);
 int		 io_pread(int, void *, size_t, off_t, io_cb, void *);
+int		 io_splice(int, int, const struct rseg *, size_t, io_cb,
+		    void *);
 void		*io_arg(const struct iojob *);
 int		 io_error(const struct iojob *);
 void		 io_sync(struct fsvol *, struct syncw *);
@@ -224,6 +241,7 @@ void		 write_ready(struct req *, int);
 /* read.c */
 void		 read_start(struct req *);
 void		 read_ready(struct req *, int);
+void		 read_pipe_put(struct req *);
 
 /* remote.c */
 void		 remote_start(struct req *);

@@ -23,11 +23,14 @@
  * loop.
  */
 
+#define _GNU_SOURCE	/* splice */
+
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -41,7 +44,7 @@
 
 #define JOB_IOV		8		/* iovecs per write job */
 
-enum jobkind { J_WRITE, J_READ, J_SYNC };
+enum jobkind { J_WRITE, J_READ, J_SYNC, J_SPLICE };
 
 struct iojob {
 	STAILQ_ENTRY(iojob) entry;
@@ -50,6 +53,9 @@ struct iojob {
 	struct iovec	 iov[JOB_IOV];
 	int		 iovcnt;
 	off_t		 off;
+	int		 pfd;		/* splice: the pipe's write end */
+	const struct rseg *segs;		/* splice: what goes into it */
+	size_t		 nsegs;
 	int		 err;
 	io_cb		 cb;
 	void		*arg;
@@ -123,6 +129,43 @@ do_read(struct iojob *j)
 	return 0;
 }
 
+/*
+ * Fill a pipe as large as the whole answer: the written extents spliced
+ * from the volume (page references, not copies; a cold page is read
+ * here, not in the loop), zeros for the rest.
+ */
+static int
+do_splice(struct iojob *j)
+{
+	static const uint8_t zeros[64 * 1024];
+	const struct rseg *s;
+	size_t		 i, left;
+	loff_t		 off;
+	ssize_t		 n;
+
+	for (i = 0; i < j->nsegs; i++) {
+		s = &j->segs[i];
+		off = (loff_t)s->dev;
+		for (left = s->len; left > 0; left -= (size_t)n) {
+			if (s->zero)
+				n = write(j->pfd, zeros, left < sizeof(zeros) ?
+				    left : sizeof(zeros));
+			else
+				n = splice(j->fd, &off, j->pfd, NULL, left, 0);
+			if (n == -1) {
+				if (errno == EINTR) {
+					n = 0;
+					continue;
+				}
+				return errno;
+			}
+			if (n == 0)
+				return EIO;
+		}
+	}
+	return 0;
+}
+
 static void
 run(struct iojob *j)
 {
@@ -135,6 +178,9 @@ run(struct iojob *j)
 		break;
 	case J_SYNC:
 		j->err = fdatasync(j->fd) == -1 ? errno : 0;
+		break;
+	case J_SPLICE:
+		j->err = do_splice(j);
 		break;
 	}
 }
@@ -288,6 +334,21 @@ io_pread(int fd, void *p, size_t n, off_t off, io_cb cb, void *arg)
 	j->iov[0].iov_base = p;
 	j->iov[0].iov_len = n;
 	j->iovcnt = 1;
+	return submit(j);
+}
+
+/* The segments must stay until the callback. */
+int
+io_splice(int fd, int pfd, const struct rseg *segs, size_t nsegs, io_cb cb,
+    void *arg)
+{
+	struct iojob	*j;
+
+	if ((j = job(J_SPLICE, fd, 0, cb, arg)) == NULL)
+		return -1;
+	j->pfd = pfd;
+	j->segs = segs;
+	j->nsegs = nsegs;
 	return submit(j);
 }
 

@@ -19,19 +19,82 @@
  * written extents straight into the answer's buffer, zeros for holes and
  * unwritten extents (seed 002 L305-L309: never-written blocks read as
  * zeros, not as what was there before), nothing past the file's size.
+ * A large answer to a local client goes through a pipe instead: spliced
+ * from the volume on a worker, spliced to the socket in the loop.
  */
 
+#define _GNU_SOURCE	/* F_SETPIPE_SZ */
+
 #include <sys/types.h>
+#include <sys/ioctl.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cliod.h"
 #include "log.h"
 
 static void	 plan(struct req *);
+
+/*
+ * Pipes, each as large as the largest read, kept for reuse: a large
+ * answer to a local client goes volume to pipe (on a worker) and pipe to
+ * socket (in the loop) by page reference, never through a buffer here.
+ */
+static int	 pipes[PIPES_MAX][2];
+static int	 npipes;		/* free, in pipes[] */
+static int	 pipes_open;		/* free or in use */
+static long	 pipe_pages;		/* each pipe's capacity */
+
+static int
+pipe_get(struct req *r)
+{
+	int	 p[2];
+
+	if (npipes > 0) {
+		npipes--;
+		r->pipe[0] = pipes[npipes][0];
+		r->pipe[1] = pipes[npipes][1];
+		return 0;
+	}
+	if (pipes_open >= PIPES_MAX || pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	/* Never a worker blocked on a full pipe: an error rather. */
+	if (fcntl(p[0], F_SETPIPE_SZ, FS_IO_MAX) < FS_IO_MAX ||
+	    fcntl(p[1], F_SETFL, O_NONBLOCK) == -1) {
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return -1;
+	}
+	pipes_open++;
+	r->pipe[0] = p[0];
+	r->pipe[1] = p[1];
+	return 0;
+}
+
+/* Back to the pool if empty, else closed. */
+void
+read_pipe_put(struct req *r)
+{
+	int	 n;
+
+	if (r->pipe[0] == -1)
+		return;
+	if (ioctl(r->pipe[0], FIONREAD, &n) == 0 && n == 0) {
+		pipes[npipes][0] = r->pipe[0];
+		pipes[npipes][1] = r->pipe[1];
+		npipes++;
+	} else {
+		(void)close(r->pipe[0]);
+		(void)close(r->pipe[1]);
+		pipes_open--;
+	}
+	r->pipe[0] = r->pipe[1] = -1;
+}
 
 void
 read_start(struct req *r)
@@ -53,6 +116,11 @@ answer(struct req *r)
 	frame_init(&f, "ok", r->txid);
 	if (r->eof)
 		frame_add(&f, "eof", "1");
+	if (r->pipe[0] != -1) {
+		frame_payload(&f, NULL, r->datalen);
+		req_answer_pipe(r, &f);
+		return;
+	}
 	frame_payload(&f, r->data, r->datalen);
 	req_answer(r, &f);
 }
@@ -127,6 +195,73 @@ issue(struct req *r, uint64_t n)
 	return 0;
 }
 
+/* The pieces of the answer, for a pipe: 0, or -1 if too many. */
+static int
+segments(struct req *r, uint64_t n)
+{
+	const struct fs_extent *e;
+	uint64_t	 pos = r->off, end = r->off + n, to;
+	struct rseg	*s;
+
+	r->nsegs = 0;
+	while (pos < end) {
+		if (r->nsegs == SEGS_MAX)
+			return -1;
+		s = &r->segs[r->nsegs++];
+		e = next_extent(r->in, pos);
+		if (e == NULL || e->off >= end)
+			to = end;
+		else if (e->off > pos)
+			to = e->off;
+		else
+			to = e->off + e->len < end ? e->off + e->len : end;
+		s->zero = e == NULL || e->off > pos || !e->written;
+		s->dev = s->zero ? 0 : e->dev + (pos - e->off);
+		s->len = to - pos;
+		pos = to;
+	}
+	return 0;
+}
+
+/*
+ * The pipe's slots (a page each) the answer may take: every page a
+ * spliced piece touches, and a slot more per run of zeros.
+ */
+static int
+fits(const struct req *r)
+{
+	uint64_t	 pages = 0, pg;
+	size_t		 i;
+
+	if (pipe_pages == 0 && (pipe_pages = sysconf(_SC_PAGESIZE)) > 0)
+		pipe_pages = FS_IO_MAX / pipe_pages;
+	if (pipe_pages <= 0)
+		return 0;
+	pg = FS_IO_MAX / (uint64_t)pipe_pages;
+	for (i = 0; i < r->nsegs; i++)
+		pages += (r->segs[i].dev % pg + r->segs[i].len + pg - 1) / pg +
+		    (r->segs[i].zero ? 1 : 0);
+	return pages <= (uint64_t)pipe_pages;
+}
+
+/* A large answer to a local client: through a pipe, if one is free. */
+static int
+spliced(struct req *r, uint64_t n)
+{
+	if (r->cl == NULL || n < SPLICE_MIN || n > FS_IO_MAX ||
+	    segments(r, n) == -1 || !fits(r) || pipe_get(r) == -1)
+		return 0;
+	r->datalen = n;
+	r->pending = 1;
+	if (io_splice(r->v->fd, r->pipe[1], r->segs, r->nsegs, got, r) ==
+	    -1) {
+		r->pending = 0;
+		read_pipe_put(r);
+		return 0;
+	}
+	return 1;
+}
+
 static void
 plan(struct req *r)
 {
@@ -156,6 +291,8 @@ plan(struct req *r)
 		answer(r);
 		return;
 	}
+	if (spliced(r, n))
+		return;
 	if ((r->data = malloc(n)) == NULL) {
 		req_fail(r, ENOMEM, "read: out of memory");
 		return;

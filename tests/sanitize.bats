@@ -26,7 +26,7 @@ teardown() {
 
 reports() {
 	grep -E 'AddressSanitizer|LeakSanitizer|runtime error:' \
-	    "$C"/n*/log "$@" 2>/dev/null
+	    "$C"/n*/log "$C"/n*/*.log "$@" 2>/dev/null
 }
 
 @test "sanitize: the C unit tests pass under ASan and UBSan" {
@@ -98,6 +98,35 @@ reports() {
 	# Node 3's lock is given away fail_ms after the view that dropped it.
 	wait_for 5000 member 2 db lock L
 	"$CLUSTERCTL" down "$C"
+	run reports
+	echo "$output"
+	[ -z "$output" ]
+}
+
+@test "sanitize: the file system under ASan and UBSan: clmetad, cliod on 3 nodes and clfs put, get, mkdir, mv, rm, fsck, a cliod killed and restarted, leave no report" {
+	up 3 --fs fs1:256M
+	SRC=$BATS_TEST_TMPDIR/src
+	head -c 3000000 /dev/urandom >"$SRC"
+	fs() { local k=$1; shift; "$CL_BIN/clfs" -f "$(conf "$k")" "$@"; }
+	fs 2 mkdir fs1:/d
+	fs 2 put "$SRC" fs1:/d/a
+	fs 3 get fs1:/d/a - | cmp - "$SRC"
+	fs 1 mv fs1:/d/a fs1:/b
+	run fs 3 ls -l fs1:/
+	echo "$output"
+	[[ "$output" == *" b"* ]]
+	run fs 1 cat fs1:/nosuch
+	[ "$status" -eq 1 ]
+	"$CLUSTERCTL" daemon "$C" 2 cliod kill KILL
+	"$CLUSTERCTL" daemon "$C" 2 cliod start
+	"$CLUSTERCTL" fswait "$C"
+	fs 2 get fs1:/b - | cmp - "$SRC"
+	fs 2 rm fs1:/b
+	fs 1 rmdir fs1:/d
+	"$CLUSTERCTL" down "$C"
+	run "$CL_BIN/clfs" -f "$(conf 1)" fsck fs1
+	echo "$output"
+	[ "$status" -eq 0 ]
 	run reports
 	echo "$output"
 	[ -z "$output" ]

@@ -58,7 +58,7 @@ static struct optline {
 	{ "heartbeat_ms", 0 }, { "fail_ms", 0 }, { "transition_ms", 0 },
 	{ "msg_timeout_ms", 0 },
 	{ "damp_ms", 0 }, { "max_payload", 0 }, { "encrypt", 0 },
-	{ "lease_ms", 0 },
+	{ "lease_ms", 0 }, { "event_timeout_ms", 0 },
 };
 
 static void
@@ -405,6 +405,7 @@ load_globals(struct cl_conf *c, cfg_t *cfg)
 	c->max_payload = (size_t)cfg_getint(cfg, "max_payload");
 	c->encrypt = cfg_getbool(cfg, "encrypt") == cfg_true;
 	c->lease_ms = (int)cfg_getint(cfg, "lease_ms");
+	c->event_timeout_ms = (int)cfg_getint(cfg, "event_timeout_ms");
 	if (cfg_size(cfg, "self") > 0) {
 		c->self = (uint32_t)cfg_getint(cfg, "self");
 		c->self_set = 1;
@@ -697,6 +698,7 @@ conf_load(struct cl_conf *c, const char *path)
 		CFG_INT("max_payload", 16 * 1024 * 1024, CFGF_NONE),
 		CFG_BOOL("encrypt", cfg_false, CFGF_NONE),
 		CFG_INT("lease_ms", 5000, CFGF_NONE),
+		CFG_INT("event_timeout_ms", 30000, CFGF_NONE),
 		CFG_SEC("node", node_opts, CFGF_MULTI | CFGF_TITLE |
 		    CFGF_NO_TITLE_DUPES),
 		CFG_SEC("volume", vol_opts, CFGF_MULTI | CFGF_TITLE |
@@ -727,6 +729,7 @@ conf_load(struct cl_conf *c, const char *path)
 	(void)cfg_set_validate_func(cfg, "msg_timeout_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "damp_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "lease_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "event_timeout_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "self", valid_self);
 	(void)cfg_set_validate_func(cfg, "max_payload", valid_payload);
 	(void)cfg_set_validate_func(cfg, "cluster", valid_name);
@@ -865,6 +868,7 @@ conf_print(FILE *fp, const struct cl_conf *c)
 	(void)fprintf(fp, "max_payload = %zu\n", c->max_payload);
 	(void)fprintf(fp, "encrypt = %s\n", c->encrypt ? "true" : "false");
 	(void)fprintf(fp, "lease_ms = %d\n", c->lease_ms);
+	(void)fprintf(fp, "event_timeout_ms = %d\n", c->event_timeout_ms);
 	for (i = 0; i < c->nvolumes; i++) {
 		(void)fprintf(fp, "\nvolume %s {\n\t", c->volumes[i].name);
 		print_str(fp, "path", c->volumes[i].path);

@@ -74,6 +74,7 @@ struct cl_conf {
 	int		 encrypt;
 	size_t		 max_payload;
 	int		 lease_ms;
+	int		 event_timeout_ms;
 	int		 nnodes;
 	struct cl_node	 nodes[CONF_NODES_MAX];
 	int		 nvolumes;

@@ -352,6 +352,7 @@ test_errors(void)
 static const char volconf[] =
     "self = 2\n"
     "lease_ms = 750\n"
+    "event_timeout_ms = 2500\n"
     "volume fs1 { path = \"/dev/sdb\" }\n"
     "volume home-2 { path = \"/srv/home.vol\" }\n"
     "node 1 { address = \"198.51.100.1:7000\" }\n"
@@ -389,7 +390,9 @@ same_conf(const struct cl_conf *a, const struct cl_conf *b)
 	    a->msg_timeout_ms != b->msg_timeout_ms ||
 	    a->damp_ms != b->damp_ms || a->encrypt != b->encrypt ||
 	    a->max_payload != b->max_payload || a->nnodes != b->nnodes ||
-	    a->lease_ms != b->lease_ms || a->nvolumes != b->nvolumes)
+	    a->lease_ms != b->lease_ms ||
+	    a->event_timeout_ms != b->event_timeout_ms ||
+	    a->nvolumes != b->nvolumes)
 		return 0;
 	for (i = 0; i < a->nvolumes; i++)
 		if (!same_volume(&a->volumes[i], &b->volumes[i]))
@@ -465,6 +468,7 @@ test_volumes(void)
 	if (!CHECK(rc == 0 && nerrs == 0, "volumes load"))
 		show_errs();
 	CHECK(c1.lease_ms == 750, "lease_ms parsed");
+	CHECK(c1.event_timeout_ms == 2500, "event_timeout_ms parsed");
 	v = conf_volume(&c1, "fs1");
 	h = conf_volume(&c1, "home-2");
 	CHECK(c1.nvolumes == 2 && v != NULL && h != NULL &&
@@ -480,7 +484,9 @@ test_volumes(void)
 	CHECK(conf_volume_path(&c1, h, 2) == NULL,
 	    "node 2 with path \"\" cannot reach home-2");
 	CHECK(load(&c1, "self = 1\nnode 1 { address = \"h:1\" }\n") == 0 &&
-	    c1.lease_ms == 5000 && c1.nvolumes == 0, "default lease_ms 5000");
+	    c1.lease_ms == 5000 && c1.nvolumes == 0 &&
+	    c1.event_timeout_ms == 30000,
+	    "default lease_ms 5000, event_timeout_ms 30000");
 
 	refuse("volume without a path",
 	    "self = 1\nnode 1 { address = \"h:1\" }\nvolume fs1 { }\n", 3,

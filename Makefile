@@ -29,11 +29,13 @@ CLMEMBER_SRC =	$(wildcard cmd/clmember/*.c)
 CLMETAD_SRC =	$(wildcard cmd/clmetad/*.c)
 CLIOD_SRC =	$(wildcard cmd/cliod/*.c)
 CLFS_SRC =	$(wildcard cmd/clfs/*.c)
+CLSESSIOND_SRC = $(wildcard cmd/clsessiond/*.c)
+CLSESSION_SRC =	$(wildcard cmd/clsession/*.c)
 UNIT_SRC =	$(wildcard tests/unit/test_*.c)
 
 LIBCL =		$(OBJDIR)/libcl.a
 PROGS =		$(BIN)/clmemberd $(BIN)/clmember $(BIN)/clmetad $(BIN)/cliod \
-		$(BIN)/clfs
+		$(BIN)/clfs $(BIN)/clsessiond $(BIN)/clsession
 UNITS =		$(UNIT_SRC:tests/unit/%.c=$(BIN)/unit/%)
 
 obj =		$(patsubst %.c,$(OBJDIR)/%.o,$(1))
@@ -66,6 +68,14 @@ $(BIN)/cliod: $(call obj,$(CLIOD_SRC)) $(LIBCL)
 	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 $(BIN)/clfs: $(call obj,$(CLFS_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/clsessiond: $(call obj,$(CLSESSIOND_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/clsession: $(call obj,$(CLSESSION_SRC)) $(LIBCL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -169,8 +179,9 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
 	install -m 755 $(BIN)/clmemberd $(BIN)/clmetad $(BIN)/cliod \
-	    $(DESTDIR)$(SBINDIR)/
-	install -m 755 $(BIN)/clmember $(BIN)/clfs $(DESTDIR)$(BINDIR)/
+	    $(BIN)/clsessiond $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(BIN)/clmember $(BIN)/clfs $(BIN)/clsession \
+	    $(DESTDIR)$(BINDIR)/
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man5/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/

@@ -1,0 +1,185 @@
+#!/usr/bin/env bats
+#
+# DMAPI sessions, dispositions and events (issue 6): clsessiond(8) on
+# every node, clsession(1).  Seeds 000 (DMAPI) and 001 (the session
+# manager, seeds/001_16156580e0c8227d.txt).  tests/clusterctl does not
+# start clsessiond: sessiond K starts it on node K.
+
+setup() {
+	load lib/common
+	CLS=$CL_BIN/clsession
+	[ -x "$CL_BIN/clsessiond" ] || flunk "$CL_BIN/clsessiond missing"
+	[ -x "$CLS" ] || flunk "$CLS missing"
+	SD_PIDS=""
+}
+
+teardown() {
+	[ -n "${BATS_TEST_COMPLETED:-}" ] || {
+		dump_logs
+		local f
+		for f in "${C:-/nonexistent}"/n*/clsessiond.log; do
+			[ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }
+		done
+	}
+	local p
+	for p in $SD_PIDS; do
+		kill -9 "$p" 2>/dev/null
+	done
+	down
+}
+
+# sessiond K: start clsessiond on node K, wait for its socket.
+sessiond() {
+	"$CL_BIN/clsessiond" -d -f "$(conf "$1")" \
+	    >>"$C/n$1/clsessiond.log" 2>&1 3>&- &
+	SD_PIDS="$SD_PIDS $!"
+	eval "SD_$1=$!"
+	wait_for 5000 test -S "$C/n$1/run/clsessiond.sock" ||
+	    wait_for 5000 grep -q "serving" "$C/n$1/clsessiond.log"
+}
+
+# cls K ARGS...: clsession on node K.
+cls() {
+	local k=$1
+	shift
+	"$CLS" -f "$(conf "$k")" "$@"
+}
+
+# dmcluster: 3 nodes, fs1, clsessiond on each, a manager chosen.
+dmcluster() {
+	cluster_dir
+	"$CLUSTERCTL" up "$C" 3 --fs fs1:64M
+	sessiond 1
+	sessiond 2
+	sessiond 3
+	wait_for 10000 grep -q "session manager" "$C/n1/clsessiond.log" \
+	    "$C/n2/clsessiond.log" "$C/n3/clsessiond.log"
+}
+
+@test "dmapi: create on node 1, every node lists it" {
+	dmcluster
+	run cls 1 create hsm
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[0-9]+$ ]] || flunk "create printed: $output"
+	id=$output
+	for k in 2 3; do
+		run cls "$k" list
+		[ "$status" -eq 0 ]
+		grep -qx "id=$id name=hsm node=1 pending=-" <<<"$output" ||
+		    flunk "node $k list: $output"
+	done
+	run cls 1 list
+	grep -qx "id=$id name=hsm node=1 pending=0" <<<"$output" ||
+	    flunk "node 1 list: $output"
+}
+
+@test "dmapi: session ids are unique and increase across nodes" {
+	dmcluster
+	prev=0
+	for k in 1 2 3 2 1 3; do
+		run cls "$k" create "s$k"
+		[ "$status" -eq 0 ]
+		[ "$output" -gt "$prev" ] || flunk "id $output after $prev"
+		prev=$output
+	done
+	run cls 2 list
+	[ "$(grep -c '^id=' <<<"$output")" -eq 6 ]
+}
+
+@test "dmapi: disp set on node 3 shows in disp ls on node 1" {
+	dmcluster
+	id=$(cls 3 create dm3)
+	run cls 3 disp set fs1 create "$id" --sync
+	[ "$status" -eq 0 ]
+	run cls 3 disp set fs1 write "$id" --async --node 2
+	[ "$status" -eq 0 ]
+	run cls 1 disp ls
+	[ "$status" -eq 0 ]
+	grep -qx "fs=fs1 event=create node=all session=$id mode=sync" \
+	    <<<"$output" || flunk "disp ls: $output"
+	grep -qx "fs=fs1 event=write node=2 session=$id mode=async" \
+	    <<<"$output" || flunk "disp ls: $output"
+}
+
+@test "dmapi: disp set refuses an unknown fs, event or session" {
+	dmcluster
+	id=$(cls 1 create a)
+	run cls 2 disp set nofs create "$id"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "clsession: nofs: not a file system"* ]] ||
+	    flunk "$output"
+	run cls 2 disp set fs1 explode "$id"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "clsession: explode: not an event"* ]] ||
+	    flunk "$output"
+	run cls 2 disp set fs1 create 999
+	[ "$status" -eq 1 ]
+	[[ "$output" == "clsession: no session 999" ]] || flunk "$output"
+	# One session per (fs, event, node).
+	id2=$(cls 1 create b)
+	run cls 1 disp set fs1 create "$id"
+	[ "$status" -eq 0 ]
+	run cls 3 disp set fs1 create "$id2"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"already goes to session $id"* ]] || flunk "$output"
+}
+
+@test "dmapi: destroy removes the session and its dispositions" {
+	dmcluster
+	id=$(cls 2 create gone)
+	run cls 2 disp set fs1 remove "$id"
+	[ "$status" -eq 0 ]
+	run cls 3 destroy "$id"
+	[ "$status" -eq 0 ]
+	run cls 1 list
+	! grep -q "^id=$id " <<<"$output" || flunk "still listed: $output"
+	run cls 1 disp ls
+	[ -z "$output" ] || flunk "disp ls: $output"
+	run cls 1 destroy "$id"
+	[ "$status" -eq 1 ]
+	[ "$output" = "clsession: no session $id" ]
+}
+
+@test "dmapi: respond to an unknown token, events elsewhere: refused" {
+	dmcluster
+	id=$(cls 1 create x)
+	run cls 1 respond 3.77 continue
+	[ "$status" -eq 1 ]
+	[[ "$output" == "clsession: token 3.77: no event waits"* ]] ||
+	    flunk "$output"
+	run cls 1 respond 3.77 abort ENOTANERRNO
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"errno name"* ]] || flunk "$output"
+	run cls 2 events "$id"
+	[ "$status" -eq 1 ]
+	[[ "$output" == "clsession: session $id is on node 1, not node 2"* ]] ||
+	    flunk "$output"
+	run cls 1 events "$id"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run cls 1 bogus
+	[ "$status" -eq 2 ]
+}
+
+@test "dmapi: the manager's clsessiond killed: a survivor takes over" {
+	dmcluster
+	ids=""
+	for k in 1 2 3; do
+		ids="$ids $(cls "$k" create "k$k")"
+	done
+	last=${ids##* }
+	if grep -q "holding the lock" "$C/n1/clsessiond.log"; then mgr=1
+	elif grep -q "holding the lock" "$C/n2/clsessiond.log"; then mgr=2
+	else mgr=3; fi
+	eval "kill -9 \$SD_$mgr"
+	s=$((mgr % 3 + 1))
+	run cls "$s" list
+	[ "$status" -eq 0 ]
+	for id in $ids; do
+		grep -q "^id=$id " <<<"$output" || flunk "$id lost: $output"
+	done
+	run cls "$s" create after
+	[ "$status" -eq 0 ] || flunk "create after the kill: $output"
+	[ "$output" -gt "$last" ] || flunk "id $output after $last"
+	grep -q "taking over" "$C"/n*/clsessiond.log
+}

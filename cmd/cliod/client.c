@@ -122,6 +122,7 @@ req_done(struct req *r)
 {
 	struct stats	*t = stats_total();
 
+	dm_after(r);
 	if (r->v != NULL) {
 		r->v->st.inflight--;
 		if (r->err != 0)
@@ -520,6 +521,8 @@ is_meta(const char *op)
 	return 0;
 }
 
+static void	 go(struct req *);
+
 static void
 start(struct req *r)
 {
@@ -532,6 +535,15 @@ start(struct req *r)
 		stats_answer(r);
 		return;
 	}
+	/* A DMAPI disposition may hold it for its session's answer. */
+	if (dm_hold(r, go))
+		return;
+	go(r);
+}
+
+static void
+go(struct req *r)
+{
 	if (r->fwd != NULL) {
 		r->v->st.meta++;
 		if (meta_call(r->v, r->fwd, forwarded, r) == -1)

@@ -65,6 +65,8 @@
 #define WRITE_TRIES		3		/* map/commit attempts */
 #define SYNC_BATCH		32		/* writes one fdatasync waits for */
 #define EXIT_GRACE_MS		10000		/* ms to finish at SIGTERM */
+#define DM_RECS_MAX		1024		/* dispositions and sessions */
+#define DM_HELD_MAX		4096		/* requests waiting for a DM answer */
 
 struct client;
 struct inode;
@@ -204,6 +206,20 @@ uint32_t	 meta_pick_peer(struct fsvol *);
 uint32_t	 meta_self(void);
 int		 meta_calls(void);
 int		 meta_send(struct frame *);
+int		 meta_local(struct frame *);
+int		 svc_call(uint32_t, const char *, struct frame *, int, call_cb,
+		    void *);
+
+/* dmapi.c */
+struct dmstats {
+	uint64_t	 sent, answered, aborted, timedout, failed;
+};
+typedef void	(*dm_go)(struct req *);
+void		 dm_connected(void);
+int		 dm_local(const struct frame *);
+int		 dm_hold(struct req *, dm_go);
+void		 dm_after(struct req *);
+const struct dmstats *dm_stats(void);
 
 /* io.c */
 struct iojob;

@@ -44,6 +44,8 @@ struct call {
 	uint64_t	 txid;
 	struct fsvol	*v;		/* clmetad.FS, or NULL */
 	uint32_t	 node;		/* mesh_call's target */
+	char		 svc[WIRE_KEY_MAX + 1];	/* node's service, or "" */
+	int		 once;		/* one attempt until deadline */
 	struct frame	 f;
 	uint8_t		*payload;
 	size_t		 len;
@@ -225,7 +227,7 @@ static uint32_t
 target(struct call *c, char *svc, size_t n)
 {
 	if (c->v == NULL) {
-		(void)strlcpy(svc, "cliod", n);
+		(void)strlcpy(svc, c->svc[0] != '\0' ? c->svc : "cliod", n);
 		return c->node;
 	}
 	(void)snprintf(svc, n, "clmetad.%s", c->v->name);
@@ -277,7 +279,8 @@ call_send(struct call *c)
 	M.ncalls++;
 	timer_stop(&c->t);
 	timer_setup(&c->t, call_timeout, c);
-	timer_in(&c->t, CALL_TRY_MS);
+	timer_in(&c->t, !c->once ? CALL_TRY_MS : loop_now() < c->deadline ?
+	    c->deadline - loop_now() : 0);
 	return 0;
 }
 
@@ -364,7 +367,7 @@ call_retry(struct call *c, int err)
 	}
 	c->lasterr = err;
 	timer_stop(&c->t);
-	if (exiting || loop_now() + c->backoff >= c->deadline) {
+	if (c->once || exiting || loop_now() + c->backoff >= c->deadline) {
 		c->cb(c->arg, err, NULL);
 		call_free(c);
 		return;
@@ -380,8 +383,8 @@ call_timeout(void *arg)
 {
 	struct call	*c = arg;
 
-	log_debug("%s txid %llu: no answer in %d ms", c->f.op,
-	    (unsigned long long)c->txid, CALL_TRY_MS);
+	log_debug("%s txid %llu: no answer in time", c->f.op,
+	    (unsigned long long)c->txid);
 	M.svcs_stale = 1;
 	call_retry(c, ETIMEDOUT);
 }
@@ -444,6 +447,46 @@ mesh_call(uint32_t node, struct frame *req, call_cb cb, void *arg)
 	return 0;
 }
 
+/*
+ * Call service svc of node once: no retry, cb gets ETIMEDOUT when no
+ * answer came within timeout ms, EHOSTUNREACH when the node or the
+ * service is not there.  -1 when clmemberd is not reachable now.
+ */
+int
+svc_call(uint32_t node, const char *svc, struct frame *req, int timeout,
+    call_cb cb, void *arg)
+{
+	struct call	*c;
+
+	if (!M.open || node == 0 || (c = call_new(req, cb, arg)) == NULL)
+		return -1;
+	c->node = node;
+	(void)strlcpy(c->svc, svc, sizeof(c->svc));
+	c->once = 1;
+	c->deadline = loop_now() + (uint64_t)(timeout > 0 ? timeout : 1);
+	enqueue(c);
+	return 0;
+}
+
+/*
+ * A request to clmemberd itself (no to=: its database), with a fresh
+ * txid written back to f: 0, or -1.
+ */
+int
+meta_local(struct frame *f)
+{
+	if (!M.open)
+		return -1;
+	if (++M.m.txid == 0)
+		M.m.txid = 1;
+	f->txid = M.m.txid;
+	if (ctl_send(&M.m.ctl, f) == -1) {
+		log_warn("clmemberd: %s", f->op);
+		return -1;
+	}
+	return 0;
+}
+
 /* A frame to its to=, fire and forget (answers to the mesh). */
 int
 meta_send(struct frame *f)
@@ -494,7 +537,7 @@ on_response(struct call *c, const struct frame *f)
 	int	 e = fs_answer_errno(f);
 
 	/* clmetad busy (a lease of another node, its grace period). */
-	if (e == EAGAIN || e == EBUSY) {
+	if (!c->once && (e == EAGAIN || e == EBUSY)) {
 		call_retry(c, e);
 		return;
 	}
@@ -508,6 +551,9 @@ dispatch(const struct frame *f)
 	const char	*re = frame_get(f, "re");
 
 	if (frame_get(f, "from") == NULL) {
+		/* The database's answers and changes (DMAPI dispositions). */
+		if (dm_local(f))
+			return;
 		/* The router's own: a receipt, or its refusal. */
 		if ((c = find(f->txid)) == NULL)
 			return;
@@ -583,6 +629,7 @@ connect_cb(void *arg)
 	M.open = 1;
 	M.svcs_stale = 1;
 	log_info("registered as service cliod on node %u", M.m.node);
+	dm_connected();
 	timer_in(&M.kick, 0);
 }
 

@@ -137,5 +137,10 @@ stats_answer(struct req *r)
 	frame_add(&f, "fsyncs", "%" PRIu64, s.fsyncs);
 	frame_add(&f, "remote", "%" PRIu64, s.remote);
 	frame_add(&f, "errors", "%" PRIu64, s.errors);
+	frame_add(&f, "dm_sent", "%" PRIu64, dm_stats()->sent);
+	frame_add(&f, "dm_answered", "%" PRIu64, dm_stats()->answered);
+	frame_add(&f, "dm_aborted", "%" PRIu64, dm_stats()->aborted);
+	frame_add(&f, "dm_timedout", "%" PRIu64, dm_stats()->timedout);
+	frame_add(&f, "dm_failed", "%" PRIu64, dm_stats()->failed);
 	req_answer(r, &f);
 }

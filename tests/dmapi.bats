@@ -183,3 +183,66 @@ dmcluster() {
 	[ "$output" -gt "$last" ] || flunk "id $output after $last"
 	grep -q "taking over" "$C"/n*/clsessiond.log
 }
+
+# clfs K ARGS...: clfs on node K.
+clfsk() {
+	local k=$1
+	shift
+	"$CL_BIN/clfs" -f "$(conf "$k")" "$@"
+}
+
+@test "dmapi: a sync create event holds clfs put until respond (cliod)" {
+	grep -q "clsessiond" "$CL_BIN/cliod" || skip "cliod sends no events"
+	dmcluster
+	id=$(cls 1 create hsm)
+	run cls 1 disp set fs1 create "$id" --sync
+	[ "$status" -eq 0 ]
+	echo hello >"$BATS_TEST_TMPDIR/src"
+	OUT=$BATS_TEST_TMPDIR/put1.out
+	bg clfsk 3 put "$BATS_TEST_TMPDIR/src" fs1:/a
+	put=$LAST_PID
+	wait_for 10000 sh -c "'$CLS' -f '$(conf 1)' events $id | grep -q ." ||
+	    flunk "no event: $(cat "$OUT")"
+	ev=$(cls 1 events "$id" | head -1)
+	[[ " $ev " == *" src=3 "* ]] || flunk "event: $ev"
+	[[ " $ev " == *" type=create "* ]] || flunk "event: $ev"
+	run cls 1 list
+	grep -qx "id=$id name=hsm node=1 pending=1" <<<"$output" ||
+	    flunk "list: $output"
+	# Not answered yet: the put waits.
+	kill -0 "$put"
+	run cls 1 destroy "$id"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"pending events"* ]] || flunk "$output"
+	tok=${ev#*token=}
+	tok=${tok%% *}
+	run cls 2 respond "$tok" continue
+	[ "$status" -eq 1 ]
+	run cls 1 respond "$tok" continue
+	[ "$status" -eq 0 ]
+	wait "$put"
+	run cls 1 respond "$tok" continue
+	[ "$status" -eq 1 ]
+	run clfsk 2 cat fs1:/a
+	[ "$output" = hello ]
+
+	# abort EPERM fails the put; the follow loop of clsession(1).
+	OUT=$BATS_TEST_TMPDIR/follow.out
+	bg cls 1 events "$id" --follow
+	OUT=$BATS_TEST_TMPDIR/put2.out
+	bg clfsk 3 put "$BATS_TEST_TMPDIR/src" fs1:/b
+	put=$LAST_PID
+	wait_for 10000 grep -q "^event " "$BATS_TEST_TMPDIR/follow.out" ||
+	    flunk "no event followed"
+	ev=$(head -1 "$BATS_TEST_TMPDIR/follow.out")
+	[[ " $ev " == *" src=3 "* ]] || flunk "event: $ev"
+	tok=${ev#*token=}
+	tok=${tok%% *}
+	run cls 1 respond "$tok" abort EPERM
+	[ "$status" -eq 0 ]
+	rc=0
+	wait "$put" || rc=$?
+	[ "$rc" -ne 0 ] || flunk "put succeeded after abort"
+	grep -q "Operation not permitted" "$BATS_TEST_TMPDIR/put2.out" ||
+	    flunk "put: $(cat "$BATS_TEST_TMPDIR/put2.out")"
+}

@@ -835,6 +835,7 @@ on_msg_frame(struct frame *f)
 	struct sess	*s;
 	uint64_t	 id, v;
 	uint32_t	 fromnode = 0;
+	int		 resp;
 
 	if (strcmp(f->op, "event") == 0) {
 		on_event(f);
@@ -847,6 +848,8 @@ on_msg_frame(struct frame *f)
 		return;		/* a late answer */
 	if (wire_parse_u64(from, strcspn(from, "."), UINT32_MAX, &v) == 0)
 		fromnode = (uint32_t)v;
+	/* mgr_request may call another node: f is not valid after it. */
+	resp = frame_get(f, "resp") != NULL;
 	frame_init(&rq, "req", f->txid);
 	frame_add(&rq, "from", "%s", from);
 	if (strcmp(f->op, "pending") == 0) {
@@ -858,8 +861,8 @@ on_msg_frame(struct frame *f)
 		fail(&a, f->txid, "node %u is not the session manager", self);
 	else
 		mgr_request(f, f->txid, fromnode, &a);
-	if (frame_get(f, "resp") != NULL && msg_reply(&M, &rq, &a) == -1)
-		log_warnx("answer to %s: %s", from, M.error);
+	if (resp && msg_reply(&M, &rq, &a) == -1)
+		log_warnx("answer to %s: %s", frame_get(&rq, "from"), M.error);
 }
 
 static void

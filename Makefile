@@ -164,6 +164,7 @@ bench: all units
 	tests/bench/membership
 	tests/bench/messaging
 	tests/bench/io
+	tests/bench/dmapi
 
 bench-membership: all
 	tests/bench/membership
@@ -173,6 +174,9 @@ bench-messaging: all units
 
 bench-io: all units
 	tests/bench/io
+
+bench-dmapi: all units
+	tests/bench/dmapi
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
@@ -194,6 +198,6 @@ clean:
 	rm -rf $(OBJDIR) $(BIN)
 
 .PHONY: all units check fuzz fuzz-build sanitize demo bench-membership \
-	bench-messaging bench-io bench install manlint clean
+	bench-messaging bench-io bench-dmapi bench install manlint clean
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

@@ -246,3 +246,61 @@ clfsk() {
 	grep -q "Operation not permitted" "$BATS_TEST_TMPDIR/put2.out" ||
 	    flunk "put: $(cat "$BATS_TEST_TMPDIR/put2.out")"
 }
+
+@test "dmapi: session node killed, assume on node 2: 3 blocked puts complete" {
+	grep -q "clsessiond" "$CL_BIN/cliod" || skip "cliod sends no events"
+	# Room for the view change and the handover (seed 001, claim 3).
+	export CL_EXTRA_CONF="event_timeout_ms = 20000"
+	dmcluster
+	"$CLUSTERCTL" fswait "$C" 30000
+	# clmetad.fs1 is node 1's: node 2's stands by to take it over.
+	"$CLUSTERCTL" daemon "$C" 2 clmetad start
+	wait_for 10000 grep -q "held by node 1; waiting" "$C/n2/clmetad.log"
+	id=$(cls 1 create hsm)
+	run cls 1 disp set fs1 create "$id" --sync
+	[ "$status" -eq 0 ]
+	# Not yet: node 1 runs clsessiond.
+	run cls 2 assume "$id"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"runs clsessiond (use --force)"* ]] || flunk "$output"
+	puts=""
+	for i in 1 2 3; do
+		head -c $((i * 1000)) /dev/urandom >"$BATS_TEST_TMPDIR/src$i"
+		OUT=$BATS_TEST_TMPDIR/put$i.out
+		bg clfsk 3 put "$BATS_TEST_TMPDIR/src$i" "fs1:/f$i"
+		puts="$puts $LAST_PID"
+	done
+	wait_for 10000 sh -c "[ \$('$CLS' -f '$(conf 1)' events $id | \
+	    grep -c '^event ') -eq 3 ]" || flunk "3 events not queued"
+	toks=$(cls 1 events "$id" | sed 's/.* token=\([^ ]*\).*/\1/' | sort)
+	# Node 1 dies whole: clsessiond, cliod, clmetad, clmemberd.
+	kill -9 "$SD_1"
+	"$CLUSTERCTL" daemon "$C" 1 clmetad kill KILL || true
+	"$CLUSTERCTL" daemon "$C" 1 cliod kill KILL || true
+	"$CLUSTERCTL" kill "$C" 1
+	wait_for 30000 sh -c "'$CLS' -f '$(conf 2)' assume $id" ||
+	    flunk "assume on node 2 refused"
+	run cls 3 list
+	grep -q "^id=$id name=hsm node=2 " <<<"$output" || flunk "$output"
+	wait_for 15000 sh -c "[ \$('$CLS' -f '$(conf 2)' events $id | \
+	    grep -c '^event ') -eq 3 ]" ||
+	    flunk "node 2: $(cls 2 events "$id"; grep dmapi "$C/n3/cliod.log")"
+	got=$(cls 2 events "$id" | sed 's/.* token=\([^ ]*\).*/\1/' | sort)
+	[ "$got" = "$toks" ] || flunk "tokens $got, were $toks"
+	for p in $puts; do
+		kill -0 "$p" || flunk "put $p ended before the answer"
+	done
+	# The creates go on to node 2's clmetad.fs1.
+	wait_for 30000 grep -q "serving" "$C/n2/clmetad.log"
+	for t in $got; do
+		run cls 2 respond "$t" continue
+		[ "$status" -eq 0 ] || flunk "respond $t: $output"
+	done
+	for p in $puts; do
+		wait "$p" || flunk "put failed: $(cat "$BATS_TEST_TMPDIR"/put*.out)"
+	done
+	for i in 1 2 3; do
+		clfsk 2 get "fs1:/f$i" - | cmp - "$BATS_TEST_TMPDIR/src$i" ||
+		    flunk "f$i differs"
+	done
+}

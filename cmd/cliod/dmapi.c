@@ -23,8 +23,10 @@
  * and kept current by a database watch on dm/ over the same connection
  * to clmemberd.  A synchronous event holds the one request (not cliod)
  * until the session answers continue or abort with an errno; no answer
- * within event_timeout_ms, or no session node or service, fails it with
- * EIO.  See cliod(8), DMAPI.
+ * within event_timeout_ms fails it with EIO.  No session node or service
+ * is waited out: when dm/session/ID names another node (clsession
+ * assume, seed 001), every held event of that session is sent there
+ * again with its token, and the clock restarts.  See cliod(8), DMAPI.
  */
 
 #include <sys/types.h>
@@ -55,8 +57,17 @@ struct dmrec {
 	int		 sync;
 };
 
-/* A request held for the answer to its synchronous event. */
+/*
+ * A request held for the answer to its synchronous event.  Sent again,
+ * same token, when its session moves to another node (gen counts the
+ * sends: an answer to an older one is ignored).
+ */
 struct dmhold {
+	LIST_ENTRY(dmhold) entry;
+	uint64_t	 hid;
+	unsigned int	 gen;
+	int		 waiting;	/* no call out: wait for a move */
+	struct timer	 t;		/* event_timeout_ms */
 	struct req	*r;
 	dm_go		 go;
 	char		 token[48];
@@ -71,6 +82,16 @@ static uint64_t		 watchtx, lstx;
 static int		 fresh;		/* the next ls answer replaces all */
 static uint64_t		 seq;
 static int		 nheld;
+static uint64_t		 hids;
+static LIST_HEAD(, dmhold) holds = LIST_HEAD_INITIALIZER(holds);
+
+/* One send of a held event: answered() finds its hold by hid. */
+struct dmtry {
+	uint64_t	 hid;
+	unsigned int	 gen;
+};
+
+static void	session_moved(uint64_t, uint32_t);
 static struct dmstats	 st;
 
 const struct dmstats *
@@ -203,6 +224,8 @@ rec_set(const char *key, const char *val)
 	if (d->disp)
 		ndisp++;
 	log_debug("dmapi: %s = %s", key, val);
+	if (!d->disp)
+		session_moved(d->session, d->node);
 	return;
 bad:
 	log_warnx("dmapi: %s = %s: not understood, ignored", key, val);
@@ -379,29 +402,53 @@ event_frame(struct frame *f, const struct req *r, const char *type,
 	return f->err ? -1 : 0;
 }
 
+static int
+timeout_ms(void)
+{
+	return conf.event_timeout_ms > 0 ? conf.event_timeout_ms :
+	    DM_TIMEOUT_MS;
+}
+
+static void
+hold_done(struct dmhold *h)
+{
+	LIST_REMOVE(h, entry);
+	timer_stop(&h->t);
+	nheld--;
+}
+
 static void
 answered(void *arg, int err, const struct frame *resp)
 {
-	struct dmhold	*h = arg;
-	struct req	*r = h->r;
+	struct dmtry	*t = arg;
+	struct dmhold	*h;
+	struct req	*r;
 	const char	*reply;
+	unsigned int	 gen = t->gen;
 	int		 e;
 
-	nheld--;
+	LIST_FOREACH(h, &holds, entry)
+		if (h->hid == t->hid)
+			break;
+	free(t);
+	if (h == NULL || h->gen != gen)
+		return;		/* an answer to an older send */
+	r = h->r;
+	if (err != 0 && err != ETIMEDOUT) {
+		/* No node or service: the session may move (assume). */
+		h->waiting = 1;
+		log_warnx("dmapi: %s event %s: session %" PRIu64 " on node "
+		    "%u: %s; %s waits for the session to move", h->type,
+		    h->token, h->session, h->node, strerror(err), r->op);
+		return;
+	}
+	hold_done(h);
 	if (err != 0) {
-		if (err == ETIMEDOUT) {
-			st.timedout++;
-			log_warnx("dmapi: %s event %s: no answer from session "
-			    "%" PRIu64 " on node %u in %d ms; %s fails with "
-			    "EIO", h->type, h->token, h->session, h->node,
-			    conf.event_timeout_ms, r->op);
-		} else {
-			st.failed++;
-			log_warnx("dmapi: %s event %s: session %" PRIu64
-			    " on node %u: %s; %s fails with EIO", h->type,
-			    h->token, h->session, h->node, strerror(err),
-			    r->op);
-		}
+		st.timedout++;
+		log_warnx("dmapi: %s event %s: no answer from session "
+		    "%" PRIu64 " on node %u in %d ms; %s fails with "
+		    "EIO", h->type, h->token, h->session, h->node,
+		    timeout_ms(), r->op);
 		req_fail(r, EIO, "%s: DM session %" PRIu64 " did not answer "
 		    "event %s", r->op, h->session, h->token);
 		free(h);
@@ -431,6 +478,74 @@ answered(void *arg, int err, const struct frame *resp)
 		    r->op, h->session, h->token);
 	}
 	free(h);
+}
+
+/* event_timeout_ms since the last send: the request fails with EIO. */
+static void
+hold_expire(void *arg)
+{
+	struct dmhold	*h = arg;
+	struct req	*r = h->r;
+
+	hold_done(h);
+	st.timedout++;
+	log_warnx("dmapi: %s event %s: no answer from session %" PRIu64
+	    " on node %u in %d ms; %s fails with EIO", h->type, h->token,
+	    h->session, h->node, timeout_ms(), r->op);
+	req_fail(r, EIO, "%s: DM session %" PRIu64 " did not answer event %s",
+	    r->op, h->session, h->token);
+	free(h);
+}
+
+/* Send (again) h's event to its session's node, clock restarted. */
+static int
+hold_send(struct dmhold *h)
+{
+	struct frame	 f;
+	struct dmtry	*t;
+	int		 tmo = timeout_ms();
+
+	h->gen++;
+	/* Set up again only when stopped: it is in the loop's tree. */
+	timer_stop(&h->t);
+	timer_setup(&h->t, hold_expire, h);
+	timer_in(&h->t, (uint64_t)tmo);
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return -1;
+	t->hid = h->hid;
+	t->gen = h->gen;
+	h->waiting = 0;
+	/* The call's own timeout is later: hold_expire decides. */
+	if (event_frame(&f, h->r, h->type, h->session, h->token, 1) == -1 ||
+	    svc_call(h->node, "clsessiond", &f, tmo + 1000, answered,
+	    t) == -1) {
+		free(t);
+		return -1;
+	}
+	return 0;
+}
+
+/* dm/session/ID now on node: its held events go there, same tokens. */
+static void
+session_moved(uint64_t id, uint32_t node)
+{
+	struct dmhold	*h, *next;
+
+	for (h = LIST_FIRST(&holds); h != NULL; h = next) {
+		next = LIST_NEXT(h, entry);
+		if (h->session != id || h->node == node)
+			continue;
+		log_info("dmapi: session %" PRIu64 " moved from node %u to "
+		    "node %u: %s event %s sent again", id, h->node, node,
+		    h->type, h->token);
+		h->node = node;
+		if (hold_send(h) == -1) {
+			h->waiting = 1;
+			log_warnx("dmapi: %s event %s for session %" PRIu64
+			    " on node %u not sent; waiting", h->type,
+			    h->token, id, node);
+		}
+	}
 }
 
 /* Send an asynchronous event: nothing waits for it. */
@@ -464,10 +579,8 @@ dm_hold(struct req *r, dm_go go)
 {
 	const struct dmrec *d;
 	struct dmhold	*h;
-	struct frame	 f;
 	const char	*type;
 	uint32_t	 node;
-	int		 tmo;
 
 	if (ndisp == 0 || r->cl == NULL || r->v == NULL ||
 	    (type = event_type(r)) == NULL ||
@@ -499,6 +612,7 @@ dm_hold(struct req *r, dm_go go)
 		    r->op);
 		return 1;
 	}
+	h->hid = ++hids;
 	h->r = r;
 	h->go = go;
 	h->session = d->session;
@@ -506,10 +620,10 @@ dm_hold(struct req *r, dm_go go)
 	(void)strlcpy(h->type, type, sizeof(h->type));
 	(void)snprintf(h->token, sizeof(h->token), "%u.%" PRIu64,
 	    meta_self(), ++seq);
-	tmo = conf.event_timeout_ms > 0 ? conf.event_timeout_ms :
-	    DM_TIMEOUT_MS;
-	if (event_frame(&f, r, type, d->session, h->token, 1) == -1 ||
-	    svc_call(node, "clsessiond", &f, tmo, answered, h) == -1) {
+	LIST_INSERT_HEAD(&holds, h, entry);
+	nheld++;
+	if (hold_send(h) == -1) {
+		hold_done(h);
 		st.failed++;
 		log_warnx("dmapi: %s event %s for session %" PRIu64 " on node "
 		    "%u not sent; %s fails with EIO", type, h->token,
@@ -520,7 +634,6 @@ dm_hold(struct req *r, dm_go go)
 		return 1;
 	}
 	st.sent++;
-	nheld++;
 	return 1;
 }
 

@@ -43,6 +43,7 @@ usage(void)
 	    "\tcreate NAME\n"
 	    "\tlist\n"
 	    "\tdestroy ID\n"
+	    "\tassume ID [--force]\n"
 	    "\tdisp set FS EVENT SESSION [--sync | --async] [--node N]\n"
 	    "\tdisp ls\n"
 	    "\tevents ID [--follow]\n"
@@ -149,6 +150,23 @@ cmd_destroy(int argc, char **argv)
 	return call(&req, 0, 0);
 }
 
+/* Move session ID to this node (its node failed, or --force). */
+static int
+cmd_assume(int argc, char **argv)
+{
+	struct frame	 req;
+
+	if (argc == 3 && strcmp(argv[2], "--force") != 0)
+		usage();
+	if (argc != 2 && argc != 3)
+		usage();
+	frame_init(&req, "assume", 1);
+	frame_add(&req, "id", "%s", argv[1]);
+	if (argc == 3)
+		frame_add(&req, "force", "1");
+	return call(&req, 0, 0);
+}
+
 static int
 cmd_disp(int argc, char **argv)
 {
@@ -225,6 +243,7 @@ static const struct command {
 	{ "create",	cmd_create },
 	{ "list",	cmd_list },
 	{ "destroy",	cmd_destroy },
+	{ "assume",	cmd_assume },
 	{ "disp",	cmd_disp },
 	{ "events",	cmd_events },
 	{ "respond",	cmd_respond },

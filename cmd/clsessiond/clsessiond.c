@@ -362,7 +362,7 @@ static void
 on_event(const struct frame *f)
 {
 	struct sess	*s;
-	struct ev	*e;
+	struct ev	*e, *o;
 	struct client	*cl, *next;
 	const char	*from, *tok, *sy;
 	uint64_t	 id;
@@ -408,6 +408,16 @@ on_event(const struct frame *f)
 		ev_answer(e, "abort", "EAGAIN");
 		goto drop;
 	}
+	/* A resend (the session moved here): same token, queued once. */
+	TAILQ_FOREACH(o, &s->evs, entry)
+		if (strcmp(o->token, e->token) == 0) {
+			(void)strlcpy(o->to, e->to, sizeof(o->to));
+			o->txid = e->txid;
+			o->sync = e->sync;
+			log_debug("session %llu: event %s from %s again",
+			    (unsigned long long)id, e->token, from);
+			goto drop;
+		}
 	if (s->nev >= EVQ_MAX) {
 		log_warnx("session %llu: %d events queued; event %s from %s "
 		    "refused", (unsigned long long)id, s->nev, e->token, from);
@@ -573,6 +583,70 @@ mgr_destroy(uint64_t id, uint64_t txid, struct frame *a)
 	frame_add(a, "id", "%llu", (unsigned long long)id);
 }
 
+static int	has_service(uint32_t);
+
+/*
+ * Manager: session id moves to node (clsession assume), only if its
+ * node left the view or runs no clsessiond, or with force.
+ */
+static void
+mgr_assume(uint64_t id, uint32_t node, int force, uint64_t txid,
+    struct frame *a)
+{
+	char	 key[64], val[WIRE_VAL_MAX + 1], name[NAME_MAX_LEN + 1];
+	char	 nd[16], why[512];
+	uint64_t ver, v;
+	int	 rc;
+
+	(void)snprintf(key, sizeof(key), "dm/session/%llu",
+	    (unsigned long long)id);
+	if ((rc = db_get(key, val, sizeof(val), &ver)) == -1) {
+		fail(a, txid, "the cluster database cannot be reached");
+		return;
+	}
+	if (rc == 0) {
+		fail(a, txid, "no session %llu", (unsigned long long)id);
+		return;
+	}
+	if (field(val, "node", nd, sizeof(nd)) == -1 ||
+	    wire_parse_u64(nd, strlen(nd), UINT32_MAX, &v) == -1 ||
+	    field(val, "name", name, sizeof(name)) == -1) {
+		fail(a, txid, "%s: not understood: %s", key, val);
+		return;
+	}
+	if ((uint32_t)v != node && !force) {
+		if ((rc = has_service((uint32_t)v)) == -1) {
+			fail(a, txid, "cannot list the services of the "
+			    "cluster");
+			return;
+		}
+		if (rc == 1) {
+			fail(a, txid, "session %llu: node %llu is in the view "
+			    "and runs clsessiond (use --force)",
+			    (unsigned long long)id, (unsigned long long)v);
+			return;
+		}
+	}
+	if ((uint32_t)v != node) {
+		(void)snprintf(val, sizeof(val), "name=%s node=%u", name,
+		    node);
+		if ((rc = db_write("set", key, val, (int64_t)ver, why,
+		    sizeof(why))) != 1) {
+			if (rc == 0)
+				fail(a, txid, "session %llu changed meanwhile; "
+				    "try again", (unsigned long long)id);
+			else
+				fail(a, txid, "cannot write %s: %s", key, why);
+			return;
+		}
+		log_info("session %llu (%s) moved from node %llu to node %u",
+		    (unsigned long long)id, name, (unsigned long long)v, node);
+	}
+	frame_init(a, "ok", txid);
+	frame_add(a, "id", "%llu", (unsigned long long)id);
+	frame_add(a, "node", "%u", node);
+}
+
 /* Manager: disposition of (fs, event[, node]) to session. */
 static void
 mgr_dispset(const struct frame *f, uint64_t txid, struct frame *a)
@@ -670,6 +744,12 @@ mgr_request(const struct frame *f, uint64_t txid, uint32_t from,
 			fail(a, txid, "destroy: id= missing or not a number");
 		else
 			mgr_destroy(id, txid, a);
+	} else if (strcmp(f->op, "assume") == 0) {
+		if (parse_id(frame_get(f, "id"), &id) == -1)
+			fail(a, txid, "assume: id= missing or not a number");
+		else
+			mgr_assume(id, from, frame_get(f, "force") != NULL,
+			    txid, a);
 	} else if (strcmp(f->op, "dispset") == 0)
 		mgr_dispset(f, txid, a);
 	else
@@ -1097,7 +1177,8 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 		fail(&a, f->txid, "%s: permission denied (root or group %s "
 		    "only)", f->op, conf.group[0] != '\0' ? conf.group : "-");
 	else if (strcmp(f->op, "create") == 0 ||
-	    strcmp(f->op, "destroy") == 0 || strcmp(f->op, "dispset") == 0) {
+	    strcmp(f->op, "destroy") == 0 || strcmp(f->op, "dispset") == 0 ||
+	    strcmp(f->op, "assume") == 0) {
 		to_manager(f, &a);
 	} else if (strcmp(f->op, "events") == 0)
 		client_events(cl, f, &a);

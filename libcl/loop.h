@@ -49,6 +49,11 @@ int		 loop_fd_add(int, short, loop_fd_cb, void *);
 void		 loop_fd_events(int, short);
 void		 loop_fd_del(int);
 
+/*
+ * timer_setup() clears the timer: never call it on an armed one (it is
+ * linked into the loop's tree); timer_stop() it first.  timer_at() and
+ * timer_in() may re-arm an armed timer.
+ */
 void		 timer_setup(struct timer *, loop_timer_cb, void *);
 void		 timer_at(struct timer *, uint64_t);
 void		 timer_in(struct timer *, uint64_t);

@@ -305,9 +305,13 @@ alloc_reclaim(void)
 	uint64_t	 b, freed = 0, bad = 0;
 	uint32_t	 ino;
 
-	/* Before anything is freed: a damaged map must not be trusted. */
+	/*
+	 * Before anything is freed: a damaged map must not be trusted.  The
+	 * map serves the sweep below too: punching frees blocks in the
+	 * bitmap at once (no lease survives a restart), so the sweep skips
+	 * them whether the map still names them or not.
+	 */
 	ref = referenced(&bad);
-	free(ref);
 	if (bad > 0)
 		fatalx("%s: %llu blocks in use by files are free in the bitmap, "
 		    "outside the data area or used twice: not serving %s; run "
@@ -316,7 +320,6 @@ alloc_reclaim(void)
 	for (ino = 1; ino <= M->sb.ninodes; ino++)
 		if (M->ino[ino] != NULL && S_ISREG(M->ino[ino]->d.mode))
 			(void)inode_punch(ino, 0, 1);
-	ref = referenced(&bad);
 	for (b = M->sb.data_start; b < M->sb.nblocks; b++) {
 		if (!vol_bit_get(M->bitmap, b) || vol_bit_get(ref, b))
 			continue;

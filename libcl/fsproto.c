@@ -109,23 +109,28 @@ fs_attr_put(struct frame *f, const struct fs_attr *a)
 	return f->err ? -1 : 0;
 }
 
-static int
-getnum(const struct frame *f, const char *key, int base, uint64_t max,
+/*
+ * Key of f as a number in base, at most max: 1, or 0 if f has no such
+ * key, or -1 if its value is not all digits or out of range.
+ */
+int
+fs_getnum(const struct frame *f, const char *key, int base, uint64_t max,
     uint64_t *v)
 {
 	const char	*s;
 	char		*end;
 	unsigned long long n;
 
-	if ((s = frame_get(f, key)) == NULL || *s == '\0' || *s == '-' ||
-	    *s == '+' || *s == ' ')
+	if ((s = frame_get(f, key)) == NULL)
+		return 0;
+	if (*s < '0' || *s > '9')
 		return -1;
 	errno = 0;
 	n = strtoull(s, &end, base);
 	if (errno != 0 || *end != '\0' || n > max)
 		return -1;
 	*v = n;
-	return 0;
+	return 1;
 }
 
 static int
@@ -153,14 +158,14 @@ fs_attr_get(const struct frame *f, struct fs_attr *a)
 	uint64_t	 v[8];
 
 	memset(a, 0, sizeof(*a));
-	if (getnum(f, "ino", 10, UINT32_MAX, &v[0]) == -1 ||
-	    getnum(f, "gen", 10, UINT32_MAX, &v[1]) == -1 ||
-	    getnum(f, "mode", 8, 07777, &v[2]) == -1 ||
-	    getnum(f, "uid", 10, UINT32_MAX, &v[3]) == -1 ||
-	    getnum(f, "gid", 10, UINT32_MAX, &v[4]) == -1 ||
-	    getnum(f, "nlink", 10, UINT32_MAX, &v[5]) == -1 ||
-	    getnum(f, "size", 10, INT64_MAX, &v[6]) == -1 ||
-	    getnum(f, "blocks", 10, INT64_MAX, &v[7]) == -1 ||
+	if (fs_getnum(f, "ino", 10, UINT32_MAX, &v[0]) != 1 ||
+	    fs_getnum(f, "gen", 10, UINT32_MAX, &v[1]) != 1 ||
+	    fs_getnum(f, "mode", 8, 07777, &v[2]) != 1 ||
+	    fs_getnum(f, "uid", 10, UINT32_MAX, &v[3]) != 1 ||
+	    fs_getnum(f, "gid", 10, UINT32_MAX, &v[4]) != 1 ||
+	    fs_getnum(f, "nlink", 10, UINT32_MAX, &v[5]) != 1 ||
+	    fs_getnum(f, "size", 10, INT64_MAX, &v[6]) != 1 ||
+	    fs_getnum(f, "blocks", 10, INT64_MAX, &v[7]) != 1 ||
 	    getsnum(f, "mtime", &a->mtime_ns) == -1 ||
 	    getsnum(f, "ctime", &a->ctime_ns) == -1)
 		return -1;

@@ -102,6 +102,8 @@ struct fs_extent {
 
 int	 fs_attr_put(struct frame *, const struct fs_attr *);
 int	 fs_attr_get(const struct frame *, struct fs_attr *);
+int	 fs_getnum(const struct frame *, const char *, int, uint64_t,
+	    uint64_t *);
 int	 fs_extent_put(struct buf *, const struct fs_extent *);
 int	 fs_extent_parse(const char *, size_t, struct fs_extent *);
 int	 fs_extents_parse(const uint8_t *, size_t, struct fs_extent *,

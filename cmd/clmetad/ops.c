@@ -75,26 +75,6 @@ fail(struct req *r, int e, const char *fmt, ...)
 }
 
 static int
-getu64(const struct frame *f, const char *key, int base, uint64_t max,
-    uint64_t *v)
-{
-	const char	*s;
-	char		*end;
-	unsigned long long n;
-
-	if ((s = frame_get(f, key)) == NULL)
-		return 0;
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	n = strtoull(s, &end, base);
-	if (errno != 0 || *end != '\0' || n > max)
-		return -1;
-	*v = n;
-	return 1;
-}
-
-static int
 in_group(const struct cred *c, uint32_t gid)
 {
 	int	 i;
@@ -135,9 +115,9 @@ parse_cred(const struct frame *f, struct cred *c)
 
 	memset(c, 0, sizeof(*c));
 	c->uid = c->gid = 65534;
-	if (getu64(f, "uid", 10, UINT32_MAX, &n) == 1)
+	if (fs_getnum(f, "uid", 10, UINT32_MAX, &n) == 1)
 		c->uid = (uint32_t)n;
-	if (getu64(f, "gid", 10, UINT32_MAX, &n) == 1)
+	if (fs_getnum(f, "gid", 10, UINT32_MAX, &n) == 1)
 		c->gid = (uint32_t)n;
 	if ((s = frame_get(f, "groups")) == NULL)
 		return;
@@ -273,7 +253,7 @@ op_stat(struct req *r)
 static int
 get_mode(struct req *r, uint32_t *mode, uint64_t v)
 {
-	if (getu64(r->f, "mode", 8, 07777, &v) == -1)
+	if (fs_getnum(r->f, "mode", 8, 07777, &v) == -1)
 		return fail(r, EINVAL, "bad mode=");
 	*mode = (uint32_t)v;
 	return 0;
@@ -563,7 +543,7 @@ op_readdir(struct req *r)
 	if (!may(mi, &r->c, R_OK_))
 		return fail(r, EACCES, "%s: permission denied",
 		    frame_get(r->f, "path"));
-	if (getu64(r->f, "cookie", 10, UINT32_MAX, &cookie) == -1)
+	if (fs_getnum(r->f, "cookie", 10, UINT32_MAX, &cookie) == -1)
 		return fail(r, EINVAL, "bad cookie=");
 	if ((r->payload = malloc(FS_READDIR_MAX)) == NULL)
 		return fail(r, ENOMEM, "out of memory");
@@ -675,7 +655,7 @@ op_setattr(struct req *r)
 	if ((e = resolve(r, "path", &w)) != 0 || (e = exists(r, &w)) != 0)
 		return e;
 	for (i = 0; i < 5; i++)
-		if ((has[i] = getu64(r->f, keys[i].key, keys[i].base,
+		if ((has[i] = fs_getnum(r->f, keys[i].key, keys[i].base,
 		    keys[i].max, &v[i])) == -1)
 			return fail(r, EINVAL, "bad %s=", keys[i].key);
 	mi = M->ino[w.ino];
@@ -719,8 +699,8 @@ by_ino(struct req *r, uint32_t *ino)
 	struct minode	*mi;
 	uint64_t	 i = 0, g = 0;
 
-	if (getu64(r->f, "ino", 10, UINT32_MAX, &i) != 1 ||
-	    getu64(r->f, "gen", 10, UINT32_MAX, &g) != 1)
+	if (fs_getnum(r->f, "ino", 10, UINT32_MAX, &i) != 1 ||
+	    fs_getnum(r->f, "gen", 10, UINT32_MAX, &g) != 1)
 		return fail(r, EINVAL, "want ino= and gen=");
 	if ((mi = inode_get((uint32_t)i)) == NULL || mi->d.gen != g)
 		return fail(r, ESTALE, "inode %llu gen %llu: no such file",
@@ -850,8 +830,8 @@ op_map(struct req *r)
 	wr = frame_get(r->f, "write") != NULL &&
 	    strcmp(frame_get(r->f, "write"), "0") != 0;
 	/* The length is count=: len= is the wire format's own key. */
-	if (getu64(r->f, "off", 10, META_FILE_MAX, &off) == -1 ||
-	    getu64(r->f, "count", 10, META_FILE_MAX, &len) == -1)
+	if (fs_getnum(r->f, "off", 10, META_FILE_MAX, &off) == -1 ||
+	    fs_getnum(r->f, "count", 10, META_FILE_MAX, &len) == -1)
 		return fail(r, EINVAL, "bad off= or count=");
 	if (off + len > META_FILE_MAX)
 		return fail(r, EFBIG, "file too large");
@@ -938,8 +918,8 @@ op_commit(struct req *r)
 	if ((e = by_ino(r, &ino)) != 0)
 		return e;
 	mi = M->ino[ino];
-	if (getu64(r->f, "size", 10, META_FILE_MAX, &size) == -1 ||
-	    getu64(r->f, "lease", 10, UINT64_MAX, &id) == -1)
+	if (fs_getnum(r->f, "size", 10, META_FILE_MAX, &size) == -1 ||
+	    fs_getnum(r->f, "lease", 10, UINT64_MAX, &id) == -1)
 		return fail(r, EINVAL, "bad size= or lease=");
 	if (!may(mi, &r->c, W_OK_))
 		return fail(r, EACCES, "permission denied");
@@ -982,7 +962,7 @@ op_release(struct req *r)
 {
 	uint64_t	 id = 0;
 
-	if (getu64(r->f, "lease", 10, UINT64_MAX, &id) != 1)
+	if (fs_getnum(r->f, "lease", 10, UINT64_MAX, &id) != 1)
 		return fail(r, EINVAL, "want lease=");
 	lease_drop(id);
 	return 0;

@@ -35,7 +35,7 @@ UNIT_SRC =	$(wildcard tests/unit/test_*.c)
 
 LIBCL =		$(OBJDIR)/libcl.a
 PROGS =		$(BIN)/clmemberd $(BIN)/clmember $(BIN)/clmetad $(BIN)/cliod \
-		$(BIN)/clfs $(BIN)/clsessiond $(BIN)/clsession
+		$(BIN)/clfs $(BIN)/clsessiond $(BIN)/clsession $(BIN)/clmount
 UNITS =		$(UNIT_SRC:tests/unit/%.c=$(BIN)/unit/%)
 
 obj =		$(patsubst %.c,$(OBJDIR)/%.o,$(1))
@@ -78,6 +78,17 @@ $(BIN)/clsessiond: $(call obj,$(CLSESSIOND_SRC)) $(LIBCL)
 $(BIN)/clsession: $(call obj,$(CLSESSION_SRC)) $(LIBCL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# clmount: a FUSE client (libfuse3, Debian libfuse3-dev).
+CLMOUNT_SRC =	$(wildcard cmd/clmount/*.c)
+$(call obj,$(CLMOUNT_SRC)): CPPFLAGS += $(shell $(PKG_CONFIG) --cflags fuse3)
+$(BIN)/clmount: $(call obj,$(CLMOUNT_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -pthread -o $@ $^ \
+	    $(shell $(PKG_CONFIG) --libs fuse3) $(LDLIBS)
+
+bench-mount: all units
+	tests/bench/mount
 
 # Unit tests may test clmemberd's own files: they link from an archive
 # of its objects (main left out), so they pull in only what they use.

@@ -26,6 +26,8 @@
 #include "fsproto.h"
 #include "vol.h"
 
+static int	field(const char **, const char *, char, uint64_t *);
+
 /* errno values cross the wire by name: numbers differ between systems. */
 static const struct {
 	int		 num;
@@ -106,6 +108,14 @@ fs_attr_put(struct frame *f, const struct fs_attr *a)
 	frame_add(f, "blocks", "%" PRIu64, a->blocks);
 	frame_add(f, "mtime", "%" PRId64, a->mtime_ns);
 	frame_add(f, "ctime", "%" PRId64, a->ctime_ns);
+	frame_add(f, "atime", "%" PRId64, a->atime_ns);
+	if (a->rg[0].flags != 0 || a->rg[1].flags != 0) {
+		char	 rg[FS_REGIONS_TEXT];
+
+		if (fs_regions_fmt(a->rg, rg, sizeof(rg)) == -1)
+			return -1;
+		frame_add(f, "regions", "%s", rg);
+	}
 	return f->err ? -1 : 0;
 }
 
@@ -181,7 +191,95 @@ fs_attr_get(const struct frame *f, struct fs_attr *a)
 	a->nlink = (uint32_t)v[5];
 	a->size = v[6];
 	a->blocks = v[7];
+	/* Optional: older answers have neither. */
+	if (frame_get(f, "atime") != NULL &&
+	    getsnum(f, "atime", &a->atime_ns) == -1)
+		return -1;
+	if ((t = frame_get(f, "regions")) != NULL &&
+	    fs_regions_parse(t, a->rg) == -1)
+		return -1;
 	return 0;
+}
+
+static const char rgflag[] = "rwt";	/* VOL_RG_READ, _WRITE, _TRUNCATE */
+
+int
+fs_regions_fmt(const struct vol_region *rg, char *s, size_t n)
+{
+	size_t	 len = 0;
+	int	 i, j, k;
+	char	 fl[4];
+
+	s[0] = '\0';
+	for (i = 0; i < VOL_REGIONS; i++) {
+		if (rg[i].flags == 0)
+			continue;
+		for (j = k = 0; j < 3; j++)
+			if (rg[i].flags & (1U << j))
+				fl[k++] = rgflag[j];
+		fl[k] = '\0';
+		k = snprintf(s + len, n - len, "%s%" PRIu64 ":%" PRIu64 ":%s",
+		    len > 0 ? "," : "", rg[i].off, rg[i].len, fl);
+		if (k < 0 || (size_t)k >= n - len)
+			return -1;
+		len += (size_t)k;
+	}
+	if (len == 0 && strlcpy(s, "none", n) >= n)
+		return -1;
+	return 0;
+}
+
+/* One "OFF:LEN:FLAGS" of a region list. */
+static int
+region_parse(const char *p, const char *end, struct vol_region *rg)
+{
+	const char	*f;
+	uint64_t	 v[2];
+	int		 i;
+
+	for (i = 0; i < 2; i++)
+		if (field(&p, end, ':', &v[i]) == -1)
+			return -1;
+	rg->off = v[0];
+	rg->len = v[1];
+	rg->flags = 0;
+	if (p >= end)
+		return -1;
+	for (; p < end; p++) {
+		if ((f = strchr(rgflag, *p)) == NULL || *p == '\0' ||
+		    (rg->flags & (1U << (f - rgflag))))
+			return -1;
+		rg->flags |= 1U << (f - rgflag);
+	}
+	return vol_region_check(rg, NULL, 0) == -1 ? -1 : 0;
+}
+
+/* 0, or -1 with errno EINVAL (malformed) or E2BIG (too many regions). */
+int
+fs_regions_parse(const char *s, struct vol_region *rg)
+{
+	const char	*p, *c;
+	int		 n = 0;
+
+	memset(rg, 0, VOL_REGIONS * sizeof(*rg));
+	if (strcmp(s, "none") == 0)
+		return 0;
+	for (p = s; ; p = c + 1) {
+		c = strchr(p, ',');
+		if (c == NULL)
+			c = p + strlen(p);
+		if (n == VOL_REGIONS) {
+			errno = E2BIG;
+			return -1;
+		}
+		if (region_parse(p, c, &rg[n++]) == -1) {
+			memset(rg, 0, VOL_REGIONS * sizeof(*rg));
+			errno = EINVAL;
+			return -1;
+		}
+		if (*c == '\0')
+			return 0;
+	}
 }
 
 int
@@ -288,4 +386,25 @@ fs_path_check(const char *p)
 			break;
 	}
 	return 0;
+}
+
+int
+fs_name_split(const char *arg, char *fs, size_t fslen, char *path,
+    size_t pathlen)
+{
+	const char	*colon;
+	size_t		 len;
+
+	if ((colon = strchr(arg, ':')) == NULL || colon == arg)
+		return EINVAL;
+	if ((size_t)(colon - arg) >= fslen)
+		return ENAMETOOLONG;
+	memcpy(fs, arg, (size_t)(colon - arg));
+	fs[colon - arg] = '\0';
+	if ((size_t)snprintf(path, pathlen, "%s%s", colon[1] == '/' ? "" : "/",
+	    colon + 1) >= pathlen)
+		return ENAMETOOLONG;
+	while ((len = strlen(path)) > 1 && path[len - 1] == '/')
+		path[len - 1] = '\0';
+	return fs_path_check(path);
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "vol.h"
 #include "wire.h"
 
 /*
@@ -90,6 +91,8 @@ struct fs_attr {
 	uint64_t	 size;
 	uint64_t	 blocks;	/* allocated, in bsize units */
 	int64_t		 mtime_ns, ctime_ns;
+	int64_t		 atime_ns;
+	struct vol_region rg[VOL_REGIONS];	/* DMAPI managed regions */
 };
 
 /* A run of a block list. */
@@ -114,5 +117,16 @@ int	 fs_error(struct frame *, uint64_t, int, const char *, ...)
 	    __attribute__((__format__ (printf, 4, 5)));
 int	 fs_answer_errno(const struct frame *);
 int	 fs_path_check(const char *);
+/*
+ * FS:/path as users write it (FS: alone is the root; a path without its
+ * leading slash is taken from the root; trailing slashes go): 0, or an
+ * errno (EINVAL: not FS:/path, ENAMETOOLONG, ...).  FS is not checked
+ * against the configuration.
+ */
+int	 fs_name_split(const char *, char *, size_t, char *, size_t);
+/* Managed regions as text: "OFF:LEN:FLAGS[,...]" (FLAGS of "rwt"), "none". */
+#define FS_REGIONS_TEXT		96
+int	 fs_regions_fmt(const struct vol_region *, char *, size_t);
+int	 fs_regions_parse(const char *, struct vol_region *);
 
 #endif /* CL_FSPROTO_H */

@@ -80,6 +80,8 @@
 #define IN_CRC		52
 #define IN_EXTBLK	56
 #define IN_EXT		64
+#define IN_ATIME	(IN_EXT + VOL_EXT_INLINE * VOL_EXTENT_SIZE)
+#define IN_RG		(IN_ATIME + 8)
 
 /* Extent-overflow block header. */
 #define XB_MAGIC	0
@@ -506,6 +508,14 @@ vol_inode_encode(const struct vol_inode *in, uint8_t *buf)
 	n = in->nextents < VOL_EXT_INLINE ? in->nextents : VOL_EXT_INLINE;
 	for (i = 0; i < n; i++)
 		extent_encode(&in->ext[i], buf + IN_EXT + i * VOL_EXTENT_SIZE);
+	put64(buf + IN_ATIME, (uint64_t)in->atime_ns);
+	for (i = 0; i < VOL_REGIONS; i++) {
+		if (in->rg[i].flags == 0)
+			continue;
+		put64(buf + IN_RG + i * VOL_REGION_SIZE, in->rg[i].off);
+		put64(buf + IN_RG + i * VOL_REGION_SIZE + 8, in->rg[i].len);
+		put32(buf + IN_RG + i * VOL_REGION_SIZE + 16, in->rg[i].flags);
+	}
 	put32(buf + IN_CRC, crc_skip(buf, VOL_INODE_SIZE, IN_CRC));
 }
 
@@ -601,6 +611,51 @@ inode_fields(const struct vol_super *sb, uint32_t ino,
 }
 
 int
+vol_region_check(const struct vol_region *rg, char *err, size_t errlen)
+{
+	if (rg->flags & ~VOL_RG_ALL)
+		return verr(err, errlen, "flags %#" PRIx32 " unknown",
+		    rg->flags);
+	if (rg->off > (uint64_t)INT64_MAX ||
+	    rg->len > (uint64_t)INT64_MAX - rg->off)
+		return verr(err, errlen, "%" PRIu64 "+%" PRIu64 " past the "
+		    "largest file", rg->off, rg->len);
+	return 0;
+}
+
+/* Managed regions: empty slots all zero, none in a directory. */
+static int
+regions_decode(const uint8_t *buf, uint32_t ino, struct vol_inode *in,
+    char *err, size_t errlen)
+{
+	struct vol_region *rg;
+	const uint8_t	*p;
+	char		 why[96];
+	int		 i;
+
+	for (i = 0; i < VOL_REGIONS; i++) {
+		p = buf + IN_RG + i * VOL_REGION_SIZE;
+		rg = &in->rg[i];
+		rg->off = get64(p);
+		rg->len = get64(p + 8);
+		rg->flags = get32(p + 16);
+		if (rg->flags == 0) {
+			if (!allzero(p, VOL_REGION_SIZE))
+				return verr(err, errlen, "inode %" PRIu32
+				    ": empty region %d not zero", ino, i);
+			continue;
+		}
+		if ((in->mode & 0170000) != 0100000)
+			return verr(err, errlen, "inode %" PRIu32 ": a "
+			    "managed region on a directory", ino);
+		if (vol_region_check(rg, why, sizeof(why)) == -1)
+			return verr(err, errlen, "inode %" PRIu32 ": region "
+			    "%d: %s", ino, i, why);
+	}
+	return 0;
+}
+
+int
 vol_inode_decode(const struct vol_super *sb, uint32_t ino,
     const uint8_t *buf, struct vol_inode *in, char *err, size_t errlen)
 {
@@ -631,6 +686,9 @@ vol_inode_decode(const struct vol_super *sb, uint32_t ino,
 	in->nextents = get32(buf + IN_NEXTENTS);
 	in->ext_block = get64(buf + IN_EXTBLK);
 	if (inode_fields(sb, ino, in, err, errlen) == -1)
+		return -1;
+	in->atime_ns = (int64_t)get64(buf + IN_ATIME);
+	if (regions_decode(buf, ino, in, err, errlen) == -1)
 		return -1;
 	n = in->nextents < VOL_EXT_INLINE ? in->nextents : VOL_EXT_INLINE;
 	for (i = 0; i < n; i++)
@@ -1332,4 +1390,23 @@ vol_mkfs(int fd, uint64_t bytes, uint32_t bsize, uint32_t ninodes,
  out:
 	free(buf);
 	return r;
+}
+
+int
+vol_region_hit(const struct vol_region *rg, uint64_t off, uint64_t len,
+    uint32_t want)
+{
+	uint64_t	 end = len > UINT64_MAX - off ? UINT64_MAX : off + len;
+	int		 i;
+
+	if (len == 0)
+		end = off + 1 > off ? off + 1 : off;
+	for (i = 0; i < VOL_REGIONS; i++) {
+		if ((rg[i].flags & want) == 0)
+			continue;
+		if (end > rg[i].off &&
+		    (rg[i].len == 0 || off < rg[i].off + rg[i].len))
+			return 1;
+	}
+	return 0;
 }

@@ -44,7 +44,7 @@
  */
 
 #define VOL_MAGIC		"CLFSVOL1"	/* 8 bytes, no NUL */
-#define VOL_VERSION		1
+#define VOL_VERSION		2		/* 2: atime, managed regions */
 #define VOL_SUPER_SIZE		512		/* bytes used in block 0 */
 #define VOL_BSIZE_MIN		1024
 #define VOL_BSIZE_MAX		65536
@@ -53,7 +53,9 @@
 #define VOL_DIRENT_SIZE		256
 #define VOL_NAME_MAX		250		/* bytes of a file name */
 #define VOL_ROOT_INO		1
-#define VOL_EXT_INLINE		8		/* extents inside the inode */
+#define VOL_EXT_INLINE		6		/* extents inside the inode */
+#define VOL_REGIONS		2		/* managed regions per inode */
+#define VOL_REGION_SIZE		20
 #define VOL_EXTENT_SIZE		24
 #define VOL_EXTBLK_HDR		32		/* extent-overflow block header */
 #define VOL_JOURNAL_MIN		64		/* blocks */
@@ -92,6 +94,21 @@ struct vol_extent {
 	uint32_t	 flags;
 };
 
+/*
+ * A DMAPI managed region (seed 000; XDSM dm_region_t): I/O touching
+ * [off, off + len) raises the events its flags name; len 0 runs to the
+ * end of the file and past it.  flags 0: the slot is empty.
+ */
+#define VOL_RG_READ		0x1
+#define VOL_RG_WRITE		0x2
+#define VOL_RG_TRUNCATE		0x4
+#define VOL_RG_ALL		0x7
+struct vol_region {
+	uint64_t	 off;
+	uint64_t	 len;
+	uint32_t	 flags;
+};
+
 /* Inode; mode 0 means free.  S_IFREG and S_IFDIR only, for now. */
 struct vol_inode {
 	uint32_t	 mode;
@@ -104,6 +121,8 @@ struct vol_inode {
 	uint32_t	 nextents;	/* in all: inline, then overflow */
 	uint64_t	 ext_block;	/* first overflow block, 0 if none */
 	struct vol_extent ext[VOL_EXT_INLINE];
+	int64_t		 atime_ns;
+	struct vol_region rg[VOL_REGIONS];	/* regular files only */
 };
 
 /* Directory entry; a directory's data blocks are arrays of them. */
@@ -167,6 +186,11 @@ void		 vol_inode_pos(const struct vol_super *, uint32_t, uint64_t *,
 void		 vol_inode_encode(const struct vol_inode *, uint8_t *);
 int		 vol_inode_decode(const struct vol_super *, uint32_t,
 		    const uint8_t *, struct vol_inode *, char *, size_t);
+
+int		 vol_region_check(const struct vol_region *, char *, size_t);
+/* 1 if I/O of [off, off + len) touches a region with a flag of want. */
+int		 vol_region_hit(const struct vol_region *, uint64_t, uint64_t,
+		    uint32_t);
 
 /* Extent-overflow blocks: up to vol_extblk_cap() extents and a next link. */
 uint32_t	 vol_extblk_cap(uint32_t);

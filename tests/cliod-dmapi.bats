@@ -196,18 +196,71 @@ disp() {
 	[[ "$output" == *"Permission denied"* ]]
 }
 
-@test "dmapi: a read disposition holds reads; no disposition, no event" {
+clsession() {
+	local k=$1
+	shift
+	"$CL_BIN/clsession" -f "$C/n$k/cl.conf" "$@"
+}
+
+# seed000#5 (XDSM managed regions): read events come only from I/O that
+# touches a region with the r flag, and only with a read disposition.
+@test "dmapi: reads raise events only on a managed region with a read disposition" {
 	clfs 3 put "$T/src" fs1:/h
 	local sent=$(status_of 3 dm_sent)
-	run clfs 3 cat fs1:/h
-	[ "$output" = hello ]
-	[ "$(status_of 3 dm_sent)" = "$sent" ]
 	fake 1 abort:EPERM
 	disp 'session=1 mode=sync' dm/disp/fs1/read
 	run clfs 3 cat fs1:/h
-	[ "$status" -ne 0 ]
+	[ "$output" = hello ]			# no region: no event
+	[ "$(status_of 3 dm_sent)" = "$sent" ]
+	run clsession 2 region set fs1:/h 0:0:w
+	[ "$output" = "0:0:w" ]
+	run clfs 3 cat fs1:/h
+	[ "$output" = hello ]			# a write region: no read event
+	run clsession 1 region set fs1:/h 2:1:r,100:0:w
+	[ "$output" = "2:1:r,100:0:w" ]
+	[ "$(clsession 3 region ls fs1:/h)" = "2:1:r,100:0:w" ]
+	run clfs 3 cat fs1:/h
+	[ "$status" -ne 0 ]			# touches byte 2: aborted
+	[[ "$output" == *"Operation not permitted"* ]]
+	grep -q "type=read fs=fs1 path=" "$T/fake.1" ||
+	    grep -q "type=read" "$T/fake.1"
 	db del dm/disp/fs1/read >/dev/null
 	sleep 0.3
 	run clfs 3 cat fs1:/h
-	[ "$output" = hello ]
+	[ "$output" = hello ]			# no disposition: no event
+	clsession 1 region set fs1:/h none
+	[ "$(clsession 2 region ls fs1:/h)" = none ]
+}
+
+@test "dmapi: region set refuses bad specs, directories and non-root" {
+	clfs 1 put "$T/src" fs1:/r
+	run clsession 1 region set fs1:/r 1:1:x
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"want OFF:LEN:FLAGS"* ]]
+	run clsession 1 region set fs1:/r 1:1:r,2:2:r,3:3:r
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"at most 2 regions"* ]]
+	run clsession 1 region set fs1:/ 0:0:r
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"regular files"* ]]
+	run clsession 1 region ls fs1:/nosuch
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no such file"* ]]
+	run clsession 1 region ls nofs:/r
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no file system nofs"* ]]
+	if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+		local d=$C
+		while [ "$d" != / ]; do
+			chmod o+x "$d"
+			d=$(dirname "$d")
+		done
+		chmod o+x "$C/n1" "$C/n1/run"
+		chmod o+r "$C/n1/cl.conf"
+		run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		    "$CL_BIN/clsession" -f "$C/n1/cl.conf" region set fs1:/r 0:0:r
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"only root"* ]]
+	fi
+	[ "$(clsession 1 region ls fs1:/r)" = none ]
 }

@@ -221,35 +221,21 @@ fsc_stat(struct fsc *c, const struct fsname *n, struct fs_attr *a,
 int
 fsname_parse(struct fsname *n, const char *arg)
 {
-	const char	*colon;
-	size_t		 len;
-	int		 e;
+	int	 e;
 
 	memset(n, 0, sizeof(*n));
 	n->arg = arg;
-	if ((colon = strchr(arg, ':')) == NULL || colon == arg) {
-		warnx("%s: not FS:/path", arg);
+	if ((e = fs_name_split(arg, n->fs, sizeof(n->fs), n->path,
+	    sizeof(n->path))) != 0) {
+		if (e == EINVAL && (strchr(arg, ':') == NULL || arg[0] == ':'))
+			warnx("%s: not FS:/path", arg);
+		else
+			warnx("%s: %s", arg, strerror(e));
 		return -1;
 	}
-	if ((size_t)(colon - arg) >= sizeof(n->fs)) {
-		warnx("%s: file system name too long", arg);
-		return -1;
-	}
-	memcpy(n->fs, arg, (size_t)(colon - arg));
 	if (conf_volume(&clfs_conf, n->fs) == NULL) {
 		warnx("%s: no file system %s in %s", arg, n->fs,
 		    clfs_conf.path);
-		return -1;
-	}
-	if ((size_t)snprintf(n->path, sizeof(n->path), "%s%s",
-	    colon[1] == '/' ? "" : "/", colon + 1) >= sizeof(n->path)) {
-		warnx("%s: %s", arg, strerror(ENAMETOOLONG));
-		return -1;
-	}
-	while ((len = strlen(n->path)) > 1 && n->path[len - 1] == '/')
-		n->path[len - 1] = '\0';
-	if ((e = fs_path_check(n->path)) != 0) {
-		warnx("%s: %s", arg, strerror(e));
 		return -1;
 	}
 	return 0;

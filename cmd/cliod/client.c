@@ -480,7 +480,8 @@ forwarded(void *arg, int err, const struct frame *resp)
 	if (fs_answer_errno(resp) != 0)
 		r->err = fs_answer_errno(resp);
 	else if ((strcmp(r->op, "setattr") == 0 ||
-	    strcmp(r->op, "create") == 0) && getu32(resp, "ino", &ino) == 0)
+	    strcmp(r->op, "create") == 0 || strcmp(r->op, "region") == 0 ||
+	    strcmp(r->op, "punch") == 0) && getu32(resp, "ino", &ino) == 0)
 		mc_recall(r->v, ino);	/* the size may have changed */
 	req_answer(r, &f);
 }
@@ -512,7 +513,8 @@ static int
 is_meta(const char *op)
 {
 	static const char *ops[] = { "stat", "create", "mkdir", "unlink",
-	    "rmdir", "rename", "readdir", "setattr", "statfs", NULL };
+	    "rmdir", "rename", "readdir", "setattr", "statfs", "region",
+	    "punch", "right", NULL };
 	int	 i;
 
 	for (i = 0; ops[i] != NULL; i++)
@@ -598,6 +600,18 @@ parse(struct req *r, const struct frame *f, size_t maxio)
 	    -1 || frame_getu64(f, "off", &r->off) == -1 ||
 	    r->off > INT64_MAX - FS_IO_MAX)
 		return EINVAL;
+	/*
+	 * token=: a DM application's invisible I/O (XDSM dm_read_invis):
+	 * no events, and through the access right its token holds.  DMAPI
+	 * is for root only.
+	 */
+	if (frame_get(f, "token") != NULL) {
+		if (r->uid != 0)
+			return EPERM;
+		if (strlcpy(r->token, frame_get(f, "token"),
+		    sizeof(r->token)) >= sizeof(r->token))
+			return EINVAL;
+	}
 	if (strcmp(f->op, "read") == 0) {
 		if (frame_getu64(f, "count", &r->len) == -1)
 			return EINVAL;

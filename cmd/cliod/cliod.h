@@ -152,6 +152,8 @@ struct req {
 	struct frame	*fwd;		/* metadata: the frame for clmetad */
 	void		*rctx;		/* remote: the chunks */
 	uint64_t	 started;	/* ms */
+	char		 token[48];	/* DM invisible I/O: no events */
+	int		 dmdone;	/* its DM event was answered */
 };
 TAILQ_HEAD(reqq, req);
 
@@ -173,6 +175,9 @@ struct inode {
 	struct reqq	 writes;	/* writes in progress */
 	struct reqq	 wwait;		/* writes waiting for a block */
 	int		 refs;
+	int		 dm;		/* the list of a DM token's I/O */
+	int		 giveback;	/* recalled: release when unused */
+	struct vol_region rg[VOL_REGIONS];	/* managed, from the map */
 };
 
 /* cliod.c */
@@ -218,6 +223,8 @@ typedef void	(*dm_go)(struct req *);
 void		 dm_connected(void);
 int		 dm_local(const struct frame *);
 int		 dm_hold(struct req *, dm_go);
+int		 dm_region(struct req *);
+void		 dm_region_wait(struct req *, dm_go);
 void		 dm_after(struct req *);
 const struct dmstats *dm_stats(void);
 
@@ -238,7 +245,7 @@ void		 io_sync_kick(struct fsvol *);
 int		 io_queued(void);
 
 /* mapcache.c */
-struct inode	*mc_get(struct fsvol *, uint32_t, uint32_t);
+struct inode	*mc_get(struct fsvol *, uint32_t, uint32_t, int);
 void		 mc_put(struct inode *);
 int		 mc_covers(const struct inode *, uint64_t, uint64_t, int);
 void		 mc_map(struct inode *, struct req *, uint64_t, uint64_t,

@@ -317,19 +317,18 @@ dm_local(const struct frame *f)
 	return 1;
 }
 
-/* The disposition of fs's event ev for this node: this node's first. */
+/* The disposition of fs's event ev for node: node's own first. */
 static const struct dmrec *
-disp_find(const char *fs, const char *ev)
+disp_find(const char *fs, const char *ev, uint32_t node)
 {
 	const struct dmrec *all = NULL;
-	uint32_t	 self = meta_self();
 	int		 i;
 
 	for (i = 0; i < nrecs; i++) {
 		if (!recs[i].used || !recs[i].disp ||
 		    strcmp(recs[i].ev, ev) != 0 || strcmp(recs[i].fs, fs) != 0)
 			continue;
-		if (recs[i].node == self)
+		if (recs[i].node == node)
 			return &recs[i];
 		if (recs[i].node == 0)
 			all = &recs[i];
@@ -348,7 +347,28 @@ session_node(uint64_t id)
 	return 0;
 }
 
-/* The event type of r, or NULL. */
+/*
+ * The node where r's user is: this one, or for a read or write another
+ * cliod sent (its node has no path to the volume), that node.
+ */
+static uint32_t
+src_node(const struct req *r)
+{
+	unsigned long	 n;
+	char		*end;
+
+	if (r->cl != NULL)
+		return meta_self();
+	n = strtoul(r->from, &end, 10);
+	return *end == '.' && n > 0 && n <= UINT32_MAX ? (uint32_t)n :
+	    meta_self();
+}
+
+/*
+ * The event type of r before it starts, or NULL.  Reads and writes raise
+ * events only where they touch a managed region (XDSM), which the block
+ * list tells: dm_region().  A truncate raises one whatever the regions.
+ */
 static const char *
 event_type(const struct req *r)
 {
@@ -363,10 +383,6 @@ event_type(const struct req *r)
 	if (strcmp(op, "setattr") == 0)
 		return r->fwd != NULL && frame_get(r->fwd, "size") != NULL ?
 		    "truncate" : "attribute";
-	if (strcmp(op, "read") == 0)
-		return "read";
-	if (strcmp(op, "write") == 0)
-		return "write";
 	return NULL;
 }
 
@@ -397,7 +413,7 @@ event_frame(struct frame *f, const struct req *r, const char *type,
 		frame_add(f, "off", "%" PRIu64, r->off);
 	frame_add(f, "count", "%" PRIu64, r->len);
 	frame_add(f, "uid", "%" PRIu32, r->uid);
-	frame_add(f, "src", "%" PRIu32, meta_self());
+	frame_add(f, "src", "%" PRIu32, src_node(r));
 	frame_add(f, "sync", "%d", sync);
 	return f->err ? -1 : 0;
 }
@@ -569,35 +585,13 @@ send_async(const struct req *r, const char *type, uint64_t session,
 	st.sent++;
 }
 
-/*
- * Before r (a client's request) starts: 0 when it goes on now, 1 when it
- * is held for a synchronous event (go(r) runs on continue) or has been
- * failed.
- */
-int
-dm_hold(struct req *r, dm_go go)
+/* Hold r for a synchronous event of d's session: 1 (held or failed). */
+static int
+hold_start(struct req *r, const struct dmrec *d, const char *type, dm_go go)
 {
-	const struct dmrec *d;
 	struct dmhold	*h;
-	const char	*type;
-	uint32_t	 node;
+	uint32_t	 node = session_node(d->session);
 
-	if (ndisp == 0 || r->cl == NULL || r->v == NULL ||
-	    (type = event_type(r)) == NULL ||
-	    (d = disp_find(r->v->name, type)) == NULL)
-		return 0;
-	node = session_node(d->session);
-	if (!d->sync) {
-		if (node != 0)
-			send_async(r, type, d->session, node);
-		else {
-			st.failed++;
-			log_warnx("dmapi: %s on %s: session %" PRIu64
-			    " unknown; event dropped", type, r->v->name,
-			    d->session);
-		}
-		return 0;
-	}
 	if (node == 0) {
 		st.failed++;
 		log_warnx("dmapi: %s on %s: session %" PRIu64 " unknown; %s "
@@ -637,6 +631,95 @@ dm_hold(struct req *r, dm_go go)
 	return 1;
 }
 
+/* An asynchronous event of d's session, if it has a node. */
+static void
+async(const struct req *r, const struct dmrec *d, const char *type)
+{
+	uint32_t	 node = session_node(d->session);
+
+	if (node != 0) {
+		send_async(r, type, d->session, node);
+		return;
+	}
+	st.failed++;
+	log_warnx("dmapi: %s on %s: session %" PRIu64 " unknown; event "
+	    "dropped", type, r->v->name, d->session);
+}
+
+/*
+ * Before r (a client's request) starts: 0 when it goes on now, 1 when it
+ * is held for a synchronous event (go(r) runs on continue) or has been
+ * failed.
+ */
+int
+dm_hold(struct req *r, dm_go go)
+{
+	const struct dmrec *d;
+	const char	*type;
+
+	if (ndisp == 0 || r->cl == NULL || r->v == NULL ||
+	    (type = event_type(r)) == NULL ||
+	    (d = disp_find(r->v->name, type, meta_self())) == NULL)
+		return 0;
+	if (d->sync)
+		return hold_start(r, d, type, go);
+	async(r, d, type);
+	return 0;
+}
+
+/* The disposition r's read or write raises an event of, or NULL. */
+static const struct dmrec *
+region_disp(const struct req *r, const char **type)
+{
+	uint32_t	 want;
+
+	if (r->dmdone || r->token[0] != '\0' || ndisp == 0 || r->in == NULL)
+		return NULL;
+	want = strcmp(r->op, "write") == 0 ? VOL_RG_WRITE : VOL_RG_READ;
+	*type = want == VOL_RG_WRITE ? "write" : "read";
+	if (!vol_region_hit(r->in->rg, r->off, r->len, want))
+		return NULL;
+	return disp_find(r->v->name, *type, src_node(r));
+}
+
+/*
+ * A read or write whose block list is at hand (with the file's managed
+ * regions): 1 if it touches a region whose event has a synchronous
+ * disposition (the caller lets go of the file, then dm_region_wait), 0
+ * if it goes on (an asynchronous event sent, or none).
+ */
+int
+dm_region(struct req *r)
+{
+	const struct dmrec *d;
+	const char	*type;
+
+	if ((d = region_disp(r, &type)) == NULL)
+		return 0;
+	if (d->sync)
+		return 1;
+	async(r, d, type);
+	r->dmdone = 1;
+	return 0;
+}
+
+/* After dm_region: hold r; on continue go(r) starts it again, no event. */
+void
+dm_region_wait(struct req *r, dm_go go)
+{
+	const struct dmrec *d;
+	const char	*type;
+
+	type = strcmp(r->op, "write") == 0 ? "write" : "read";
+	d = disp_find(r->v->name, type, src_node(r));
+	r->dmdone = 1;
+	r->maps = r->mapper = 0;
+	if (d == NULL || !d->sync)
+		go(r);
+	else
+		(void)hold_start(r, d, type, go);
+}
+
 /* After r: a write that found no space is a nospace event (async). */
 void
 dm_after(struct req *r)
@@ -647,7 +730,7 @@ dm_after(struct req *r)
 	if (ndisp == 0 || r->cl == NULL || r->v == NULL ||
 	    r->err != ENOSPC || (strcmp(r->op, "write") != 0 &&
 	    strcmp(r->op, "create") != 0 && strcmp(r->op, "mkdir") != 0) ||
-	    (d = disp_find(r->v->name, "nospace")) == NULL)
+	    (d = disp_find(r->v->name, "nospace", meta_self())) == NULL)
 		return;
 	if ((node = session_node(d->session)) != 0)
 		send_async(r, "nospace", d->session, node);

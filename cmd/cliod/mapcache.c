@@ -45,7 +45,9 @@ ino_cmp(struct inode *a, struct inode *b)
 {
 	if (a->v != b->v)
 		return a->v < b->v ? -1 : 1;
-	return a->ino < b->ino ? -1 : a->ino > b->ino;
+	if (a->ino != b->ino)
+		return a->ino < b->ino ? -1 : 1;
+	return a->dm - b->dm;
 }
 
 RB_GENERATE_INTERNAL(inotree, inode, entry, ino_cmp,
@@ -72,14 +74,20 @@ ino_free(struct inode *in)
 
 static void	 sweep(void *);
 
-/* The state of a file, held until mc_put. */
+/*
+ * The state of a file, held until mc_put.  A DM application's invisible
+ * I/O (dm: it has a token) keeps a list of its own, leased under its
+ * token: a user's map, refused while the token holds an access right,
+ * must never be the one the DM application waits for.
+ */
 struct inode *
-mc_get(struct fsvol *v, uint32_t ino, uint32_t gen)
+mc_get(struct fsvol *v, uint32_t ino, uint32_t gen, int dm)
 {
 	struct inode	 k, *in;
 
 	k.v = v;
 	k.ino = ino;
+	k.dm = dm;
 	if ((in = RB_FIND(inotree, &inodes, &k)) != NULL) {
 		/* Another file under the same number: forget the old list. */
 		if (in->gen != gen)
@@ -93,6 +101,7 @@ mc_get(struct fsvol *v, uint32_t ino, uint32_t gen)
 	in->v = v;
 	in->ino = ino;
 	in->gen = gen;
+	in->dm = dm;
 	TAILQ_INIT(&in->mapwait);
 	TAILQ_INIT(&in->writes);
 	TAILQ_INIT(&in->wwait);
@@ -106,10 +115,15 @@ mc_get(struct fsvol *v, uint32_t ino, uint32_t gen)
 	return in;
 }
 
+static void	 release(struct inode *);
+
 void
 mc_put(struct inode *in)
 {
 	in->refs--;
+	if (in->refs == 0 && in->giveback && !in->mapping &&
+	    TAILQ_EMPTY(&in->writes))
+		release(in);
 	if (in->refs == 0 && !in->valid && !in->mapping)
 		ino_free(in);
 }
@@ -143,6 +157,8 @@ release(struct inode *in)
 		log_warnx("%s: release of lease %" PRIu64 ": no memory",
 		    in->v->name, in->lease);
 	mc_drop(in);
+	in->giveback = 0;
+	in->lease = 0;
 }
 
 /* Idle files lose their lists when the lease runs out; write leases go back. */
@@ -176,7 +192,11 @@ mc_release_all(void)
 			release(in);
 }
 
-/* recall from clmetad (seed 002 L426-L427: the lock break). */
+/*
+ * recall from clmetad (seed 002 L426-L427: the lock break).  The lease
+ * goes back as soon as no request uses the list, not when it runs out:
+ * a DM access right (clmetad right.c) waits for it.
+ */
 void
 mc_recall(struct fsvol *v, uint32_t ino)
 {
@@ -184,10 +204,19 @@ mc_recall(struct fsvol *v, uint32_t ino)
 
 	k.v = v;
 	k.ino = ino;
-	if ((in = RB_FIND(inotree, &inodes, &k)) == NULL)
-		return;
-	log_debug("%s: recall of inode %u", v->name, ino);
-	mc_drop(in);
+	for (k.dm = 0; k.dm < 2; k.dm++) {
+		if ((in = RB_FIND(inotree, &inodes, &k)) == NULL)
+			continue;
+		log_debug("%s: recall of inode %u", v->name, ino);
+		if (in->lease == 0)
+			continue;
+		if (in->refs == 0 && !in->mapping && TAILQ_EMPTY(&in->writes))
+			release(in);
+		else {
+			mc_drop(in);
+			in->giveback = 1;
+		}
+	}
 }
 
 /* Does the cached list cover [off, off + len) (for a write: with a write lease)? */
@@ -234,6 +263,14 @@ store(struct inode *in, const struct frame *f, uint64_t off, uint64_t len,
 	in->wlease = write;
 	in->mstart = off;
 	in->mend = off + len;
+	if (frame_get(f, "regions") == NULL)
+		memset(in->rg, 0, sizeof(in->rg));
+	else if (fs_regions_parse(frame_get(f, "regions"), in->rg) == -1) {
+		free(in->ext);
+		in->ext = NULL;
+		in->next = 0;
+		return -1;
+	}
 	/*
 	 * A long answer may have been cut short (clmetad keeps it under the
 	 * router's payload bound): trust it only up to its last extent.
@@ -321,6 +358,8 @@ mc_map(struct inode *in, struct req *r, uint64_t off, uint64_t len,
 	frame_add(&f, "count", "%" PRIu64, len);
 	if (write)
 		frame_add(&f, "write", "1");
+	if (in->dm && r->token[0] != '\0')
+		frame_add(&f, "token", "%s", r->token);
 	req_add_ids(r, &f);
 	if (f.err || meta_call(in->v, &f, mapped, mp) == -1) {
 		free(mp);

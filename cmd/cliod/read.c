@@ -99,7 +99,7 @@ read_pipe_put(struct req *r)
 void
 read_start(struct req *r)
 {
-	if ((r->in = mc_get(r->v, r->ino, r->gen)) == NULL) {
+	if ((r->in = mc_get(r->v, r->ino, r->gen, r->token[0] != '\0')) == NULL) {
 		req_fail(r, ENOMEM, "read: too many files in use");
 		return;
 	}
@@ -282,6 +282,13 @@ plan(struct req *r)
 	}
 	if (r->maps == 0)
 		r->v->st.maphits++;
+	/* A managed region: the read waits for the DM application. */
+	if (dm_region(r)) {
+		mc_put(r->in);
+		r->in = NULL;
+		dm_region_wait(r, read_start);
+		return;
+	}
 	/* Nothing past the end of the file. */
 	n = r->off >= r->in->size ? 0 : r->in->size - r->off;
 	if (n > r->len)

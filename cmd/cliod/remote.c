@@ -146,6 +146,8 @@ send_chunk(struct req *r, int i)
 	frame_add(&f, "gen", "%u", r->gen);
 	frame_add(&f, "off", "%" PRIu64, r->off + off);
 	req_add_ids(r, &f);
+	if (r->token[0] != '\0')
+		frame_add(&f, "token", "%s", r->token);
 	if (strcmp(r->op, "write") == 0)
 		frame_payload(&f, r->data + off, len);
 	else

@@ -93,7 +93,7 @@ write_start(struct req *r)
 		finish(r, 0, NULL);
 		return;
 	}
-	if ((r->in = mc_get(r->v, r->ino, r->gen)) == NULL) {
+	if ((r->in = mc_get(r->v, r->ino, r->gen, r->token[0] != '\0')) == NULL) {
 		req_fail(r, ENOMEM, "write: too many files in use");
 		return;
 	}
@@ -346,6 +346,18 @@ plan(struct req *r)
 	}
 	if (r->maps == 0)
 		r->v->st.maphits++;
+	/*
+	 * A managed region: the write waits for the DM application, out of
+	 * the file's writes (it may recall the file and write it first).
+	 */
+	if (dm_region(r)) {
+		unblock(r->in, r);
+		mc_put(r->in);
+		r->in = NULL;
+		r->maps = r->mapper = 0;
+		dm_region_wait(r, write_start);
+		return;
+	}
 	r->lease = r->in->lease;
 	r->pending = n;
 	r->err = 0;

@@ -47,6 +47,9 @@
 #define META_FENCE_MS		1000	/* epoch poll, ms */
 #define META_LOCK_RETRY_MS	1000	/* DB lock retry, ms */
 #define META_GROUPS_MAX		32	/* groups= of a caller */
+#define META_RIGHTS_MAX		4096	/* DM access rights at once */
+#define META_TOKEN_MAX		48	/* bytes of a DM token, NUL too */
+#define META_ATIME_NS		(86400LL * 1000000000)	/* relatime */
 
 /* Who asks: uid/gid as cliod read them from SO_PEERCRED. */
 struct cred {
@@ -265,5 +268,12 @@ void		 lease_recall(uint32_t, uint32_t, int);
 void		 lease_tick(void *);
 void		 lease_changed(uint32_t);
 void		 lease_end_all(void);
+
+/* right.c */
+void		 right_tick(void);
+int		 right_conflict(uint32_t, const char *, int, const char **);
+int		 right_held(uint32_t, const char *);
+int		 right_grant(uint32_t, const char *, int);
+void		 right_drop(uint32_t, const char *);
 
 #endif /* CLMETAD_H */

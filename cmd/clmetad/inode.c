@@ -214,6 +214,8 @@ inode_attr(uint32_t ino, struct fs_attr *a)
 	a->blocks = inode_blocks(mi);
 	a->mtime_ns = mi->d.mtime_ns;
 	a->ctime_ns = mi->d.ctime_ns;
+	a->atime_ns = mi->d.atime_ns;
+	memcpy(a->rg, mi->d.rg, sizeof(a->rg));
 }
 
 /*

@@ -35,35 +35,9 @@
 
 #include "clmetad.h"
 #include "log.h"
+#include "ops.h"
 
-/* What a request resolved to: a parent directory and a name in it. */
-struct walk {
-	uint32_t	 parent;
-	uint32_t	 ino;		/* 0: no such entry */
-	struct dent	*d;
-	const char	*name;
-	size_t		 len;
-};
-
-struct req {
-	const struct frame *f;
-	struct cred	 c;
-	uint32_t	 node;		/* the asking node */
-	struct frame	*out;
-	uint8_t		*payload;
-	size_t		 plen;
-	char		 why[256];
-};
-
-#define R_OK_	4
-#define W_OK_	2
-#define X_OK_	1
-
-static int
-fail(struct req *r, int e, const char *fmt, ...)
-	__attribute__((__format__ (printf, 3, 4)));
-
-static int
+int
 fail(struct req *r, int e, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -88,7 +62,7 @@ in_group(const struct cred *c, uint32_t gid)
 }
 
 /* POSIX permission bits; uid 0 may do anything. */
-static int
+int
 may(const struct minode *mi, const struct cred *c, unsigned want)
 {
 	unsigned	 bits;
@@ -136,7 +110,7 @@ parse_cred(const struct frame *f, struct cred *c)
  * Walk path: search (x) permission on every directory on the way.  The
  * last component need not exist.  "/" is the root, with an empty name.
  */
-static int
+int
 resolve(struct req *r, const char *key, struct walk *w)
 {
 	const char	*p = frame_get(r->f, key), *c, *slash;
@@ -177,7 +151,7 @@ resolve(struct req *r, const char *key, struct walk *w)
 	return 0;
 }
 
-static int
+int
 exists(struct req *r, const struct walk *w)
 {
 	if (w->ino == 0)
@@ -207,7 +181,7 @@ sticky_ok(struct req *r, uint32_t dir, uint32_t ino)
 	return fail(r, EPERM, "sticky directory: not the owner");
 }
 
-static int
+int
 answer_attr(struct req *r, uint32_t ino)
 {
 	struct fs_attr	 a;
@@ -219,7 +193,7 @@ answer_attr(struct req *r, uint32_t ino)
 }
 
 /* Blocks an operation on these directories may touch in a record. */
-static uint32_t
+uint32_t
 est(uint32_t a, uint32_t b)
 {
 	uint64_t	 n = 8 + M->sb.bitmap_blocks;
@@ -231,7 +205,7 @@ est(uint32_t a, uint32_t b)
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
-static int
+int
 room(struct req *r, uint32_t n)
 {
 	if (tx_room(n) == -1)
@@ -284,6 +258,7 @@ make_node(struct req *r, const struct walk *w, uint32_t mode, uint32_t *out)
 	mi->d.nlink = isdir ? 2 : 1;
 	mi->d.parent = isdir ? w->parent : 0;
 	inode_touch(mi, 0);
+	mi->d.atime_ns = mi->d.mtime_ns;
 	if ((isdir && dir_init(ino) == -1) ||
 	    dir_add(w->parent, w->name, w->len, ino,
 	    isdir ? VOL_DT_DIR : VOL_DT_REG) == -1)
@@ -363,6 +338,7 @@ drop_link(uint32_t ino)
 
 	if (S_ISDIR(mi->d.mode) || --mi->d.nlink == 0) {
 		lease_recall(ino, 0, 0);
+		right_drop(ino, NULL);
 		dir_free(ino);
 		if (inode_punch(ino, 0, 0) == -1)
 			fatalx("inode %u: cannot free its blocks", ino);
@@ -384,7 +360,8 @@ op_unlink(struct req *r)
 	if (S_ISDIR(M->ino[w.ino]->d.mode))
 		return fail(r, EISDIR, "%s: is a directory",
 		    frame_get(r->f, "path"));
-	if ((e = may_change(r, w.parent)) != 0 ||
+	if ((e = right_check(r, w.ino, 1)) != 0 ||
+	    (e = may_change(r, w.parent)) != 0 ||
 	    (e = sticky_ok(r, w.parent, w.ino)) != 0 ||
 	    (e = room(r, est(w.parent, w.ino))) != 0)
 		return e;
@@ -488,7 +465,9 @@ op_rename(struct req *r)
 		return e;
 	if (d.ino == s.ino)
 		return 0;
-	if ((e = may_change(r, s.parent)) != 0 ||
+	if ((e = right_check(r, s.ino, 1)) != 0 ||
+	    (d.ino != 0 && (e = right_check(r, d.ino, 1)) != 0) ||
+	    (e = may_change(r, s.parent)) != 0 ||
 	    (e = may_change(r, d.parent)) != 0 ||
 	    (e = sticky_ok(r, s.parent, s.ino)) != 0 ||
 	    (e = room(r, est(s.parent, d.parent) + est(s.ino, d.ino))) != 0)
@@ -659,6 +638,8 @@ op_setattr(struct req *r)
 		    keys[i].max, &v[i])) == -1)
 			return fail(r, EINVAL, "bad %s=", keys[i].key);
 	mi = M->ino[w.ino];
+	if (has[3] && (e = right_check(r, w.ino, 1)) != 0)
+		return e;
 	if ((e = setattr_check(r, mi, v, has)) != 0 ||
 	    (e = room(r, est(w.ino, 0))) != 0)
 		return e;
@@ -693,7 +674,7 @@ op_statfs(struct req *r)
 }
 
 /* The file named by ino= and gen=, a regular one. */
-static int
+int
 by_ino(struct req *r, uint32_t *ino)
 {
 	struct minode	*mi;
@@ -785,6 +766,38 @@ fill_holes(struct req *r, uint32_t ino, uint64_t b0, uint64_t b1)
 	return fail(r, ENOSPC, "no space left on the volume");
 }
 
+/*
+ * A read updates atime the way Linux's relatime does: when it is not
+ * newer than mtime, or a day old.  So a read costs a journal write once
+ * a day at most, and an HSM still sees which files nobody reads.
+ */
+static void
+read_atime(uint32_t ino)
+{
+	struct minode	*mi = M->ino[ino];
+	int64_t		 t = now_ns();
+
+	if ((mi->d.atime_ns > mi->d.mtime_ns &&
+	    t - mi->d.atime_ns < META_ATIME_NS) || tx_room(est(ino, 0)) == -1)
+		return;
+	mi->d.atime_ns = t;
+	tx_inode(ino);
+}
+
+/* The managed regions go with the block list: cliod checks its I/O. */
+static int
+map_regions(struct req *r, const struct minode *mi)
+{
+	char	 s[FS_REGIONS_TEXT];
+
+	if (mi->d.rg[0].flags == 0 && mi->d.rg[1].flags == 0)
+		return 0;
+	if (fs_regions_fmt(mi->d.rg, s, sizeof(s)) == -1)
+		return fail(r, EIO, "cannot build the answer");
+	frame_add(r->out, "regions", "%s", s);
+	return 0;
+}
+
 /* Extent lines for [b0, b1), clipped, at most META_MAP_EXTENTS. */
 static int
 map_answer(struct req *r, const struct minode *mi, uint64_t b0, uint64_t b1)
@@ -837,6 +850,8 @@ op_map(struct req *r)
 		return fail(r, EFBIG, "file too large");
 	if (!may(mi, &r->c, wr ? W_OK_ : R_OK_))
 		return fail(r, EACCES, "permission denied");
+	if ((e = right_check(r, ino, wr)) != 0)
+		return e;
 	if (wr && len > META_MAP_ALLOC_MAX)
 		len = META_MAP_ALLOC_MAX;
 	b0 = off / M->bs;
@@ -847,6 +862,10 @@ op_map(struct req *r)
 		return e;
 	if ((e = lease_get(ino, mi->d.gen, r->node, wr, &id, &left)) != 0)
 		return fail(r, e, "no lease");
+	if (!wr)
+		read_atime(ino);
+	if ((e = map_regions(r, mi)) != 0)
+		return e;
 	frame_add(r->out, "lease", "%llu", (unsigned long long)id);
 	frame_add(r->out, "expiry_ms", "%llu", (unsigned long long)left);
 	frame_add(r->out, "size", "%llu", (unsigned long long)mi->d.size);
@@ -977,7 +996,8 @@ static const struct {
 	{ "rename", op_rename }, { "readdir", op_readdir },
 	{ "setattr", op_setattr }, { "statfs", op_statfs },
 	{ "map", op_map }, { "commit", op_commit },
-	{ "release", op_release },
+	{ "release", op_release }, { "region", op_region },
+	{ "punch", op_punch }, { "right", op_right },
 };
 
 static uint32_t

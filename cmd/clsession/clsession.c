@@ -30,10 +30,12 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "fsproto.h"
 #include "wire.h"
 
 static struct cl_conf	 conf;
 static struct ctl	 ctl;
+static const char	*daemon_name = "clsessiond";	/* or cliod */
 
 static __attribute__((__noreturn__)) void
 usage(void)
@@ -47,7 +49,12 @@ usage(void)
 	    "\tdisp set FS EVENT SESSION [--sync | --async] [--node N]\n"
 	    "\tdisp ls\n"
 	    "\tevents ID [--follow]\n"
-	    "\trespond TOKEN continue | abort ERRNO\n");
+	    "\trespond TOKEN continue | abort ERRNO\n"
+	    "\ttoken ID\n"
+	    "\tright get TOKEN FS:/PATH shared | exclusive\n"
+	    "\tright release TOKEN FS:/PATH\n"
+	    "\tregion set FS:/PATH OFF:LEN:FLAGS[,OFF:LEN:FLAGS] | none\n"
+	    "\tregion ls FS:/PATH\n");
 	exit(2);
 }
 
@@ -68,8 +75,8 @@ print_frame(const struct frame *f, int withop)
 static void
 connect_daemon(void)
 {
-	if (ctl_open(&ctl, conf.rundir, "clsessiond") == -1)
-		err(1, "%s (is clsessiond running?)", ctl.path);
+	if (ctl_open(&ctl, conf.rundir, daemon_name) == -1)
+		err(1, "%s (is %s running?)", ctl.path, daemon_name);
 }
 
 /* Send req; records until "end" (many) or the one answer. */
@@ -105,25 +112,33 @@ call(struct frame *req, int many, int withop)
 	}
 }
 
+/* Send req; print the answer's key alone. */
+static int
+call_print(struct frame *req, const char *key)
+{
+	struct frame	 f;
+	const char	*v;
+
+	connect_daemon();
+	if (ctl_send(&ctl, req) == -1 || ctl_recv(&ctl, &f, -1) != 1)
+		errx(1, "%s: no answer", ctl.path);
+	if (strcmp(f.op, "ok") != 0 || (v = frame_get(&f, key)) == NULL)
+		errx(1, "%s", frame_get(&f, "reason") != NULL ?
+		    frame_get(&f, "reason") : f.op);
+	(void)printf("%s\n", v);
+	return 0;
+}
+
 static int
 cmd_create(int argc, char **argv)
 {
 	struct frame	 req;
-	struct frame	 f;
-	const char	*id;
 
 	if (argc != 2)
 		usage();
 	frame_init(&req, "create", 1);
 	frame_add(&req, "name", "%s", argv[1]);
-	connect_daemon();
-	if (ctl_send(&ctl, &req) == -1 || ctl_recv(&ctl, &f, -1) != 1)
-		errx(1, "%s: no answer", ctl.path);
-	if (strcmp(f.op, "ok") != 0 || (id = frame_get(&f, "id")) == NULL)
-		errx(1, "%s", frame_get(&f, "reason") != NULL ?
-		    frame_get(&f, "reason") : f.op);
-	(void)printf("%s\n", id);
-	return 0;
+	return call_print(&req, "id");
 }
 
 static int
@@ -236,6 +251,87 @@ cmd_respond(int argc, char **argv)
 	return call(&req, 0, 0);
 }
 
+/* A user token of session ID (XDSM dm_create_userevent). */
+static int
+cmd_token(int argc, char **argv)
+{
+	struct frame	 req;
+
+	if (argc != 2)
+		usage();
+	frame_init(&req, "token", 1);
+	frame_add(&req, "session", "%s", argv[1]);
+	return call_print(&req, "token");
+}
+
+/* FS:/path into req's fs= and path=; a bad one is a usage error. */
+static void
+add_name(struct frame *req, const char *arg)
+{
+	char	 fs[CONF_NAME_MAX], path[FS_PATH_MAX];
+	int	 e;
+
+	if ((e = fs_name_split(arg, fs, sizeof(fs), path, sizeof(path))) != 0)
+		errx(2, "%s: %s", arg, e == EINVAL ? "not FS:/path" :
+		    strerror(e));
+	if (conf_volume(&conf, fs) == NULL)
+		errx(1, "%s: no file system %s in %s", arg, fs, conf.path);
+	frame_add(req, "fs", "%s", fs);
+	frame_add(req, "path", "%s", path);
+}
+
+/* right get TOKEN FS:/PATH shared|exclusive, right release TOKEN FS:/PATH */
+static int
+cmd_right(int argc, char **argv)
+{
+	struct frame	 req;
+
+	if (argc == 5 && strcmp(argv[1], "get") == 0 &&
+	    (strcmp(argv[4], "shared") == 0 ||
+	    strcmp(argv[4], "exclusive") == 0)) {
+		frame_init(&req, "right", 1);
+		frame_add(&req, "cmd", "get");
+		frame_add(&req, "mode", "%s", argv[4]);
+	} else if (argc == 4 && strcmp(argv[1], "release") == 0) {
+		frame_init(&req, "right", 1);
+		frame_add(&req, "cmd", "release");
+	} else
+		usage();
+	frame_add(&req, "token", "%s", argv[2]);
+	add_name(&req, argv[3]);
+	return call(&req, 0, 0);
+}
+
+/* Managed regions go to cliod, which asks clmetad: not session state. */
+static int
+cmd_region(int argc, char **argv)
+{
+	struct frame	 req, f;
+	const char	*rg;
+	int		 rc;
+
+	if (!(argc == 3 && strcmp(argv[1], "ls") == 0) &&
+	    !(argc == 4 && strcmp(argv[1], "set") == 0))
+		usage();
+	frame_init(&req, "region", 1);
+	add_name(&req, argv[2]);
+	if (argc == 4)
+		frame_add(&req, "set", "%s", argv[3]);
+	daemon_name = "cliod";
+	connect_daemon();
+	if (ctl_send(&ctl, &req) == -1)
+		err(1, "%s", ctl.path);
+	if ((rc = ctl_recv(&ctl, &f, -1)) != 1)
+		errx(1, "%s: %s", ctl.path, rc == 0 ?
+		    "cliod closed the connection" : strerror(errno));
+	if (strcmp(f.op, "ok") != 0)
+		errx(1, "%s: %s", argv[2], frame_get(&f, "reason") != NULL ?
+		    frame_get(&f, "reason") : f.op);
+	rg = frame_get(&f, "regions");
+	(void)printf("%s\n", rg != NULL ? rg : "none");
+	return 0;
+}
+
 static const struct command {
 	const char	*name;
 	int		(*fn)(int, char **);
@@ -247,6 +343,9 @@ static const struct command {
 	{ "disp",	cmd_disp },
 	{ "events",	cmd_events },
 	{ "respond",	cmd_respond },
+	{ "token",	cmd_token },
+	{ "right",	cmd_right },
+	{ "region",	cmd_region },
 };
 
 int

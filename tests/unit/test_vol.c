@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsproto.h"
 #include "vol.h"
 #include "unit.h"
 
@@ -178,7 +179,7 @@ test_super(void)
 	    sizeof(err)) == -1 && strstr(err, "magic") != NULL,
 	    "bad magic refused");
 	vol_super_encode(&sb, buf);
-	super_refuse(buf, 8, 2, 4, "version");
+	super_refuse(buf, 8, 1, 4, "version");
 	super_refuse(buf, 12, 3000, 4, "bsize");
 	super_refuse(buf, 12, 512, 4, "bsize");
 	super_refuse(buf, 16, UINT64_MAX / 2, 8, "nblocks");
@@ -234,6 +235,8 @@ mkinode(const struct vol_super *sb, struct vol_inode *in)
 	in->ext[0] = (struct vol_extent){ 0, sb->data_start, 2, 0 };
 	in->ext[1] = (struct vol_extent){ 3, sb->data_start + 10, 4,
 	    VOL_EXT_UNWRITTEN };
+	in->atime_ns = 1700000000987654321LL;
+	in->rg[1] = (struct vol_region){ 4096, 0, VOL_RG_READ | VOL_RG_WRITE };
 }
 
 static void
@@ -293,6 +296,63 @@ test_inode(void)
 	in.parent = 1;
 	inode_refuse(&sb, &in, 44, 0, 4, "parent 0");
 	inode_refuse(&sb, &in, 44, sb.ninodes + 1, 4, "out of range");
+}
+
+/* Managed regions (seed 000; XDSM dm_region_t): format v2, 216-255. */
+static void
+test_regions(void)
+{
+	struct vol_super	 sb;
+	struct vol_inode	 in;
+	struct vol_region	 rg[VOL_REGIONS];
+	char			 s[FS_REGIONS_TEXT];
+
+	mksuper(&sb);
+	mkinode(&sb, &in);
+	inode_refuse(&sb, &in, 216 + 20 + 16, 8, 4, "flags 0x8 unknown");
+	inode_refuse(&sb, &in, 216 + 20 + 8, UINT64_MAX, 8,
+	    "past the largest file");
+	inode_refuse(&sb, &in, 216 + 4, 1, 4, "empty region 0 not zero");
+	in.mode = 0040755;
+	in.nextents = 0;
+	in.parent = 1;
+	inode_refuse(&sb, &in, 216 + 20 + 16, 1, 4, "on a directory");
+	CHECK(VOL_EXT_INLINE * VOL_EXTENT_SIZE + 64 + 8 + VOL_REGIONS *
+	    VOL_REGION_SIZE == VOL_INODE_SIZE, "inode v2 fills 256 bytes");
+
+	CHECK(fs_regions_parse("0:0:rw", rg) == 0 && rg[0].off == 0 &&
+	    rg[0].len == 0 && rg[0].flags == (VOL_RG_READ | VOL_RG_WRITE) &&
+	    rg[1].flags == 0, "regions: 0:0:rw parsed");
+	CHECK(fs_regions_parse("10:20:t,4096:8192:wr", rg) == 0 &&
+	    fs_regions_fmt(rg, s, sizeof(s)) == 0 &&
+	    strcmp(s, "10:20:t,4096:8192:rw") == 0, "regions: two round trip");
+	CHECK(fs_regions_parse("none", rg) == 0 && rg[0].flags == 0 &&
+	    fs_regions_fmt(rg, s, sizeof(s)) == 0 && strcmp(s, "none") == 0,
+	    "regions: none");
+	CHECK(fs_regions_parse("1:1:r,2:2:r,3:3:r", rg) == -1 &&
+	    errno == E2BIG, "regions: three refused with E2BIG");
+	CHECK(fs_regions_parse("1:1:", rg) == -1 && errno == EINVAL &&
+	    fs_regions_parse("1:1:x", rg) == -1 &&
+	    fs_regions_parse("1:1:rr", rg) == -1 &&
+	    fs_regions_parse("1:1", rg) == -1 &&
+	    fs_regions_parse("", rg) == -1 &&
+	    fs_regions_parse("1:1:r,", rg) == -1 &&
+	    fs_regions_parse("-1:1:r", rg) == -1 &&
+	    fs_regions_parse("9223372036854775807:1:r", rg) == -1,
+	    "regions: malformed refused");
+
+	memset(rg, 0, sizeof(rg));
+	rg[0] = (struct vol_region){ 4096, 4096, VOL_RG_READ };
+	CHECK(vol_region_hit(rg, 0, 4096, VOL_RG_READ) == 0 &&
+	    vol_region_hit(rg, 4095, 2, VOL_RG_READ) == 1 &&
+	    vol_region_hit(rg, 8192, 10, VOL_RG_READ) == 0 &&
+	    vol_region_hit(rg, 5000, 1, VOL_RG_WRITE) == 0,
+	    "regions: hits by range and flag");
+	rg[1] = (struct vol_region){ 100000, 0, VOL_RG_WRITE };
+	CHECK(vol_region_hit(rg, UINT64_MAX - 5, 5, VOL_RG_WRITE) == 1 &&
+	    vol_region_hit(rg, 99999, 0, VOL_RG_WRITE) == 0 &&
+	    vol_region_hit(rg, 100000, 0, VOL_RG_WRITE) == 1,
+	    "regions: len 0 runs to the end");
 }
 
 static void
@@ -739,6 +799,7 @@ main(void)
 	test_layout();
 	test_super();
 	test_inode();
+	test_regions();
 	test_extblk();
 	test_dirent();
 	test_bits();

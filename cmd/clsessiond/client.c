@@ -123,6 +123,10 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 		ev_list(cl, f, &a);
 	else if (strcmp(f->op, "respond") == 0)
 		ev_respond(f, &a);
+	else if (strcmp(f->op, "token") == 0)
+		right_token(cl, f, &a);
+	else if (strcmp(f->op, "right") == 0)
+		right_request(cl, f, &a);
 	else
 		fail(&a, f->txid, "%s: unknown request", f->op);
 	if (cl->conn == NULL || cl->conn->dead)
@@ -141,6 +145,7 @@ client_closed(struct conn *c, const char *why, void *arg)
 
 	(void)c;
 	log_debug("client uid %ld: %s", (long)cl->uid, why);
+	right_client_gone(cl);
 	LIST_REMOVE(cl, entry);
 	nclients--;
 	free(cl);

@@ -98,6 +98,7 @@ void		 ev_recv(const struct frame *);
 void		 ev_list(struct client *, const struct frame *, struct frame *);
 void		 ev_respond(const struct frame *, struct frame *);
 int		 ev_pending(uint64_t);
+int		 ev_token_live(const char *);
 void		 ev_finish(void);
 
 /* disp.c */
@@ -116,6 +117,15 @@ uint32_t	 mgr_node(void);
 void		 mgr_forward(const struct frame *, struct frame *);
 int		 mgr_hasservice(uint32_t);
 void		 mgr_trylock(void);
+
+/* right.c */
+void		 right_token(struct client *, const struct frame *,
+		    struct frame *);
+void		 right_request(struct client *, const struct frame *,
+		    struct frame *);
+void		 right_token_end(const char *);
+int		 right_respond(const char *);
+void		 right_client_gone(struct client *);
 
 /* client.c */
 void		 client_init(void);

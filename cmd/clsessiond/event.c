@@ -254,13 +254,33 @@ ev_respond(const struct frame *f, struct frame *a)
 				log_debug("event %s: %s %s", tok, r,
 				    en != NULL ? en : "");
 				ev_free(s, e);
+				right_token_end(tok);
 				frame_init(a, "ok", f->txid);
 				frame_add(a, "token", "%s", tok);
 				return;
 			}
+	if (right_respond(tok) == 0) {		/* a user token */
+		frame_init(a, "ok", f->txid);
+		frame_add(a, "token", "%s", tok);
+		return;
+	}
 	fail(a, f->txid, "token %s: no event waits for an answer on node %u "
 	    "(unknown, already answered, or its session is on another node)",
 	    tok, self);
+}
+
+/* Is tok the token of a sync event waiting here for its answer? */
+int
+ev_token_live(const char *tok)
+{
+	struct sess	*s;
+	struct ev	*e;
+
+	LIST_FOREACH(s, &sessions, entry)
+		TAILQ_FOREACH(e, &s->evs, entry)
+			if (e->sync && strcmp(e->token, tok) == 0)
+				return 1;
+	return 0;
 }
 
 /* Events of session id waiting here. */

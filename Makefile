@@ -38,6 +38,10 @@ PROGS =		$(BIN)/clmemberd $(BIN)/clmember $(BIN)/clmetad $(BIN)/cliod \
 		$(BIN)/clfs $(BIN)/clsessiond $(BIN)/clsession $(BIN)/clmount
 UNITS =		$(UNIT_SRC:tests/unit/%.c=$(BIN)/unit/%)
 
+# clhsm, the HSM DM application (issue 6); before "all:" reads PROGS.
+CLHSM_SRC =	$(wildcard cmd/clhsm/*.c)
+PROGS +=	$(BIN)/clhsm
+
 obj =		$(patsubst %.c,$(OBJDIR)/%.o,$(1))
 
 all: $(PROGS)
@@ -76,6 +80,10 @@ $(BIN)/clsessiond: $(call obj,$(CLSESSIOND_SRC)) $(LIBCL)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/clsession: $(call obj,$(CLSESSION_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/clhsm: $(call obj,$(CLHSM_SRC)) $(LIBCL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -196,7 +204,7 @@ install: all
 	install -m 755 $(BIN)/clmemberd $(BIN)/clmetad $(BIN)/cliod \
 	    $(BIN)/clsessiond $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(BIN)/clmember $(BIN)/clfs $(BIN)/clsession \
-	    $(DESTDIR)$(BINDIR)/
+	    $(BIN)/clhsm $(DESTDIR)$(BINDIR)/
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/man5/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/

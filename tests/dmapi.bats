@@ -304,3 +304,101 @@ clfsk() {
 		    flunk "f$i differs"
 	done
 }
+
+cliocli() {
+	local k=$1
+	shift
+	"$CL_BIN/test/cliocli" -f "$(conf "$k")" "$@"
+}
+
+# seed000#7 (access rights; XDSM dm_request_right): an exclusive right of
+# a user token keeps users out of the file until it is released; the
+# token's own (invisible) I/O goes through and raises no event.
+@test "dmapi: an exclusive right holds a user's read until release; token I/O passes" {
+	dmcluster
+	id=$(cls 1 create hsm)
+	echo precious >"$BATS_TEST_TMPDIR/src"
+	clfsk 2 put "$BATS_TEST_TMPDIR/src" fs1:/f
+	run cls 2 token "$id"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"on the session's node"* ]] || flunk "$output"
+	tok=$(cls 1 token "$id")
+	[[ "$tok" == 1.u* ]] || flunk "token $tok"
+	run cls 1 right get nosuch.1 fs1:/f exclusive
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no such token"* ]] || flunk "$output"
+	run cls 1 right get "$tok" nofs:/f exclusive
+	[ "$status" -eq 1 ]
+	cls 1 right get "$tok" fs1:/f exclusive
+	# A user's read on node 3 waits (clmetad answers EBUSY, cliod tries
+	# again) ...
+	OUT=$BATS_TEST_TMPDIR/cat.out
+	bg clfsk 3 cat fs1:/f
+	cat=$LAST_PID
+	sleep 1.5
+	kill -0 "$cat" || flunk "the read did not wait: $(cat "$OUT")"
+	# ... while the token's invisible read goes through.
+	ino=$(clfsk 1 stat fs1:/f | sed -n 's/.* ino=\([0-9]*\) .*/\1/p')
+	gen=$(clfsk 1 stat fs1:/f | sed -n 's/.* gen=\([0-9]*\) .*/\1/p')
+	run cliocli 1 raw read fs=fs1 ino="$ino" gen="$gen" off=0 count=100 \
+	    token="$tok"
+	[[ "$output" == *precious* ]] || flunk "token read: $output"
+	# The right is renewed past its first expiry (4 lease_ms).
+	cls 1 right release "$tok" fs1:/f
+	wait "$cat" || flunk "read failed: $(cat "$OUT")"
+	[ "$(cat "$OUT")" = precious ]
+	# respond ends a user token, and its rights with it.
+	cls 1 right get "$tok" fs1:/f shared
+	run clfsk 3 cat fs1:/f			# shared: readers pass
+	[ "$output" = precious ]
+	cls 1 respond "$tok" continue
+	run cls 1 right get "$tok" fs1:/f shared
+	[ "$status" -eq 1 ]
+	run clfsk 3 put "$BATS_TEST_TMPDIR/src" fs1:/f
+	[ "$status" -eq 0 ]
+}
+
+# seed000#6 (HSM migration): punch frees a file's blocks and keeps its
+# size; a read/write managed region then makes a user's read an event.
+@test "dmapi: punch keeps the size, frees the blocks; a region turns reads into events" {
+	dmcluster
+	id=$(cls 1 create hsm)
+	head -c 1048576 /dev/urandom >"$BATS_TEST_TMPDIR/big"
+	clfsk 2 put "$BATS_TEST_TMPDIR/big" fs1:/big
+	run clfsk 1 stat fs1:/big
+	[[ "$output" == *" blocks=2048 "* ]] || flunk "$output"
+	ino=$(clfsk 1 stat fs1:/big | sed -n 's/.* ino=\([0-9]*\) .*/\1/p')
+	gen=$(clfsk 1 stat fs1:/big | sed -n 's/.* gen=\([0-9]*\) .*/\1/p')
+	run cliocli 1 raw punch fs=fs1 ino="$ino" gen="$gen" off=1
+	[[ "$output" == *EINVAL* ]] || flunk "$output"
+	cls 1 region set fs1:/big 0:0:rw
+	cliocli 1 raw punch fs=fs1 ino="$ino" gen="$gen" off=0
+	run clfsk 3 stat fs1:/big
+	[[ "$output" == *" size=1048576 "* ]] || flunk "$output"
+	[[ "$output" == *" blocks=0 "* ]] || flunk "$output"
+	[ "$(cls 2 region ls fs1:/big)" = 0:0:rw ]
+	cls 1 disp set fs1 read "$id" --sync
+	OUT=$BATS_TEST_TMPDIR/get.out
+	bg clfsk 3 get fs1:/big "$BATS_TEST_TMPDIR/back"
+	get=$LAST_PID
+	wait_for 10000 sh -c "'$CLS' -f '$(conf 1)' events $id | grep -q ." ||
+	    flunk "no read event: $(cat "$OUT")"
+	ev=$(cls 1 events "$id" | head -1)
+	[[ " $ev " == *" type=read "* ]] || flunk "event: $ev"
+	[[ " $ev " == *" src=3 "* ]] || flunk "event: $ev"
+	tok=${ev#*token=}
+	tok=${tok%% *}
+	# The DM application recalls: writes the data back under its right
+	# with the event's token (no event for its own I/O), clears the
+	# region, answers continue.
+	cls 1 right get "$tok" fs1:/big exclusive
+	cliocli 1 raw write fs=fs1 ino="$ino" gen="$gen" off=0 token="$tok" \
+	    <"$BATS_TEST_TMPDIR/big"
+	run cls 1 region set fs1:/big none	# the right is the token's
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"busy"* ]] || flunk "$output"
+	cls 1 region set fs1:/big none "$tok"
+	cls 1 respond "$tok" continue
+	wait "$get" || flunk "get: $(cat "$OUT")"
+	cmp "$BATS_TEST_TMPDIR/big" "$BATS_TEST_TMPDIR/back"
+}

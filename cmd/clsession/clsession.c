@@ -53,7 +53,8 @@ usage(void)
 	    "\ttoken ID\n"
 	    "\tright get TOKEN FS:/PATH shared | exclusive\n"
 	    "\tright release TOKEN FS:/PATH\n"
-	    "\tregion set FS:/PATH OFF:LEN:FLAGS[,OFF:LEN:FLAGS] | none\n"
+	    "\tregion set FS:/PATH OFF:LEN:FLAGS[,OFF:LEN:FLAGS] | none "
+	    "[TOKEN]\n"
 	    "\tregion ls FS:/PATH\n");
 	exit(2);
 }
@@ -311,12 +312,15 @@ cmd_region(int argc, char **argv)
 	int		 rc;
 
 	if (!(argc == 3 && strcmp(argv[1], "ls") == 0) &&
-	    !(argc == 4 && strcmp(argv[1], "set") == 0))
+	    !((argc == 4 || argc == 5) && strcmp(argv[1], "set") == 0))
 		usage();
 	frame_init(&req, "region", 1);
 	add_name(&req, argv[2]);
-	if (argc == 4)
+	if (argc >= 4)
 		frame_add(&req, "set", "%s", argv[3]);
+	/* Under the access right of TOKEN, if it holds one. */
+	if (argc == 5)
+		frame_add(&req, "token", "%s", argv[4]);
 	daemon_name = "cliod";
 	connect_daemon();
 	if (ctl_send(&ctl, &req) == -1)

@@ -25,7 +25,8 @@
  *	cliocli -f node.conf truncate FS:/path SIZE
  *	cliocli -f node.conf unlink FS:/path
  *	cliocli -f node.conf status [FS]		(key=value lines)
- *	cliocli -f node.conf raw OP [KEY=VALUE ...]	(prints the answer)
+ *	cliocli -f node.conf raw OP [KEY=VALUE ...]	(prints the answer;
+ *	    a write's payload is standard input, up to 1 MiB)
  *
  * fill writes LEN bytes of BYTE (a number) from OFF in 1 MiB requests,
  * WINDOW (default 16) in flight, and prints "fill bytes= ms= MBps=".
@@ -297,7 +298,10 @@ cmd_drain(int argc, char **argv)
 static int
 simple(const char *op, int argc, char **argv)
 {
+	static uint8_t	 data[FS_IO_MAX];
 	struct frame	 f, a;
+	size_t		 n = 0;
+	ssize_t		 r;
 	int		 i;
 	char		*eq;
 
@@ -307,6 +311,13 @@ simple(const char *op, int argc, char **argv)
 			usage();
 		*eq = '\0';
 		frame_add(&f, argv[i], "%s", eq + 1);
+	}
+	/* raw write: the payload is standard input, up to FS_IO_MAX. */
+	if (strcmp(op, "write") == 0) {
+		while (n < sizeof(data) && (r = read(STDIN_FILENO, data + n,
+		    sizeof(data) - n)) > 0)
+			n += (size_t)r;
+		frame_payload(&f, data, n);
 	}
 	call(&f, &a);
 	print_keys(&a);

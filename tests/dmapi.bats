@@ -402,3 +402,42 @@ cliocli() {
 	wait "$get" || flunk "get: $(cat "$OUT")"
 	cmp "$BATS_TEST_TMPDIR/big" "$BATS_TEST_TMPDIR/back"
 }
+
+# seed000#3 (event types): every type reaches the session with what it
+# is about; asynchronous dispositions hold nothing.
+@test "dmapi: remove, rename, truncate, attribute, destroy and mount events (async)" {
+	dmcluster
+	id=$(cls 1 create watch)
+	for ev in remove rename truncate attribute destroy mount; do
+		cls 3 disp set fs1 "$ev" "$id" --async
+	done
+	# Asynchronous events are handed out once: follow from the start.
+	OUT=$BATS_TEST_TMPDIR/follow.out
+	bg cls 1 events "$id" --follow
+	echo data >"$BATS_TEST_TMPDIR/src"
+	clfsk 2 put "$BATS_TEST_TMPDIR/src" fs1:/a
+	clfsk 2 put "$BATS_TEST_TMPDIR/src" fs1:/b
+	clfsk 2 mv fs1:/a fs1:/c
+	"$CL_BIN/test/cliocli" -f "$(conf 2)" raw setattr fs=fs1 path=/c \
+	    mode=0600 >/dev/null
+	"$CL_BIN/test/cliocli" -f "$(conf 2)" truncate fs1:/c 2 >/dev/null
+	clfsk 2 rm fs1:/b
+	"$CLUSTERCTL" daemon "$C" 3 cliod kill
+	"$CLUSTERCTL" daemon "$C" 3 cliod start
+	wait_for 10000 grep -q type=mount "$OUT" ||
+	    flunk "no mount event: $(cat "$OUT")"
+	output=$(cat "$OUT")
+	for t in rename attribute truncate remove destroy; do
+		grep -q " type=$t .*src=2" <<<"$output" ||
+		    flunk "no $t event from node 2: $output"
+	done
+	grep -q " type=rename fs=fs1 path=/a newpath=/c " <<<"$output" ||
+	    flunk "rename: $output"
+	grep -q " type=truncate .* off=2 " <<<"$output" ||
+	    flunk "truncate: $output"
+	grep -q " type=mount .*src=3" <<<"$output" || flunk "mount: $output"
+	grep -q " type=destroy .*ino=[1-9]" <<<"$output" ||
+	    flunk "destroy: $output"
+	grep -q " sync=1" <<<"$output" && flunk "a sync event: $output"
+	true
+}

@@ -477,6 +477,8 @@ forwarded(void *arg, int err, const struct frame *resp)
 		req_fail(r, EIO, "%s: an answer too large to pass on", r->op);
 		return;
 	}
+	if (getu32(resp, "destroyed", &ino) == 0)
+		r->destroyed = ino;
 	if (fs_answer_errno(resp) != 0)
 		r->err = fs_answer_errno(resp);
 	else if ((strcmp(r->op, "setattr") == 0 ||

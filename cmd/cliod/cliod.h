@@ -154,6 +154,7 @@ struct req {
 	uint64_t	 started;	/* ms */
 	char		 token[48];	/* DM invisible I/O: no events */
 	int		 dmdone;	/* its DM event was answered */
+	uint32_t	 destroyed;	/* unlink/rename freed this inode */
 };
 TAILQ_HEAD(reqq, req);
 

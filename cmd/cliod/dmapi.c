@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cliod.h"
 #include "log.h"
@@ -92,6 +93,9 @@ struct dmtry {
 };
 
 static void	session_moved(uint64_t, uint32_t);
+static void	mounted(void);
+static const struct dmrec *disp_find(const char *, const char *, uint32_t);
+static void	async(const struct req *, const struct dmrec *, const char *);
 static struct dmstats	 st;
 
 const struct dmstats *
@@ -247,6 +251,35 @@ ask_list(void)
 	fresh = 1;
 }
 
+/*
+ * The first time the dispositions are known: a mount event for every
+ * file system this cliod serves that has a mount disposition.  cliod
+ * serving a file system on a node is what mounting it is here; nothing
+ * waits for the answer, whatever the disposition's mode.
+ */
+static void
+mounted(void)
+{
+	static int	 done;
+	const struct dmrec *d;
+	struct req	 r;
+	int		 i;
+
+	if (done)
+		return;
+	done = 1;
+	for (i = 0; i < nvols; i++) {
+		if ((d = disp_find(vols[i].name, "mount", meta_self())) ==
+		    NULL)
+			continue;
+		memset(&r, 0, sizeof(r));
+		(void)strlcpy(r.op, "mount", sizeof(r.op));
+		r.v = &vols[i];
+		r.uid = (uint32_t)geteuid();
+		async(&r, d, "mount");
+	}
+}
+
 /* Registered with clmemberd: watch dm/, then read it all. */
 void
 dm_connected(void)
@@ -308,6 +341,7 @@ dm_local(const struct frame *f)
 		log_info("dmapi: %d dispositions, %d sessions", ndisp,
 		    nrecs > 0 ? nrecs - ndisp : 0);
 		lstx = 0;
+		mounted();
 	} else if (strcmp(f->op, "error") == 0) {
 		log_warnx("dmapi: database list refused: %s",
 		    frame_get(f, "reason") != NULL ?
@@ -720,13 +754,23 @@ dm_region_wait(struct req *r, dm_go go)
 		(void)hold_start(r, d, type, go);
 }
 
-/* After r: a write that found no space is a nospace event (async). */
+/*
+ * After r: the last link of a file gone is a destroy event, a write that
+ * found no space a nospace event; both asynchronous (XDSM: nothing can
+ * be undone by then).
+ */
 void
 dm_after(struct req *r)
 {
 	const struct dmrec *d;
 	uint32_t	 node;
 
+	if (ndisp > 0 && r->cl != NULL && r->v != NULL && r->destroyed != 0 &&
+	    r->err == 0 &&
+	    (d = disp_find(r->v->name, "destroy", meta_self())) != NULL) {
+		r->ino = r->destroyed;
+		async(r, d, "destroy");
+	}
 	if (ndisp == 0 || r->cl == NULL || r->v == NULL ||
 	    r->err != ENOSPC || (strcmp(r->op, "write") != 0 &&
 	    strcmp(r->op, "create") != 0 && strcmp(r->op, "mkdir") != 0) ||

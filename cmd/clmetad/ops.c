@@ -330,13 +330,17 @@ op_mkdir(struct req *r)
 	return answer_attr(r, ino);
 }
 
-/* One link less; the last one frees the inode and its blocks. */
+/*
+ * One link less; the last one frees the inode and its blocks, and the
+ * answer says destroyed=INO (cliod raises the DMAPI destroy event).
+ */
 static void
-drop_link(uint32_t ino)
+drop_link(struct req *r, uint32_t ino)
 {
 	struct minode	*mi = M->ino[ino];
 
 	if (S_ISDIR(mi->d.mode) || --mi->d.nlink == 0) {
+		frame_add(r->out, "destroyed", "%u", ino);
 		lease_recall(ino, 0, 0);
 		right_drop(ino, NULL);
 		dir_free(ino);
@@ -366,7 +370,7 @@ op_unlink(struct req *r)
 	    (e = room(r, est(w.parent, w.ino))) != 0)
 		return e;
 	dir_remove(w.d);
-	drop_link(w.ino);
+	drop_link(r, w.ino);
 	inode_touch(M->ino[w.parent], 0);
 	tx_inode(w.parent);
 	return 0;
@@ -395,7 +399,7 @@ op_rmdir(struct req *r)
 	    (e = room(r, est(w.parent, w.ino))) != 0)
 		return e;
 	dir_remove(w.d);
-	drop_link(w.ino);
+	drop_link(r, w.ino);
 	M->ino[w.parent]->d.nlink--;
 	inode_touch(M->ino[w.parent], 0);
 	tx_inode(w.parent);
@@ -482,7 +486,7 @@ op_rename(struct req *r)
 		dir_remove(d.d);
 		if (S_ISDIR(M->ino[d.ino]->d.mode))
 			M->ino[d.parent]->d.nlink--;
-		drop_link(d.ino);
+		drop_link(r, d.ino);
 	}
 	dir_remove(s.d);
 	if (dir_add(d.parent, d.name, d.len, ino, type) == -1)

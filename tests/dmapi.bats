@@ -391,6 +391,7 @@ cliocli() {
 	# The DM application recalls: writes the data back under its right
 	# with the event's token (no event for its own I/O), clears the
 	# region, answers continue.
+	mtime0=$(clfsk 1 stat fs1:/big | sed -n 's/.* mtime=\([0-9.]*\).*/\1/p')
 	cls 1 right get "$tok" fs1:/big exclusive
 	cliocli 1 raw write fs=fs1 ino="$ino" gen="$gen" off=0 token="$tok" \
 	    <"$BATS_TEST_TMPDIR/big"
@@ -401,6 +402,9 @@ cliocli() {
 	cls 1 respond "$tok" continue
 	wait "$get" || flunk "get: $(cat "$OUT")"
 	cmp "$BATS_TEST_TMPDIR/big" "$BATS_TEST_TMPDIR/back"
+	# Invisible writes leave the file's mtime alone (XDSM).
+	run clfsk 1 stat fs1:/big
+	[[ "$output" == *" mtime=$mtime0 "* ]] || flunk "mtime $mtime0: $output"
 }
 
 # seed000#3 (event types): every type reaches the session with what it

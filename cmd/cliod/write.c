@@ -197,6 +197,8 @@ synced(struct syncw *w, int err)
 	frame_add(&f, "gen", "%u", r->gen);
 	frame_add(&f, "lease", "%" PRIu64, r->lease);
 	frame_add(&f, "size", "%" PRIu64, r->off + r->len);
+	if (r->token[0] != '\0')
+		frame_add(&f, "token", "%s", r->token);
 	req_add_ids(r, &f);
 	frame_payload(&f, buf_ptr(&b), buf_avail(&b));
 	if (f.err || meta_call(r->v, &f, committed, r) == -1)

@@ -97,7 +97,12 @@ attr_stat(const struct frame *ans, struct fs_attr *a, struct stat *st)
 	return 0;
 }
 
-/* A namespace request of one path, answered with attributes or not. */
+/*
+ * A namespace request of one path, answered with attributes or not.
+ * Writes in flight are answered first, whichever open file sent them:
+ * a stat must see their size, a truncate or an O_APPEND must come after
+ * them, a utimens must not be undone by their commits.
+ */
 static int
 call_path(struct frame *req, struct fs_attr *a, struct stat *st)
 {
@@ -105,6 +110,7 @@ call_path(struct frame *req, struct fs_attr *a, struct stat *st)
 	struct cm_conn	*c;
 	int		 e;
 
+	wb_drain_all();
 	e = pool_call(req, &ans, &c);
 	if (e == 0 && (a != NULL || st != NULL))
 		e = attr_stat(&ans, a, st);
@@ -161,7 +167,6 @@ static int
 cm_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
-	wb_drain_all();
 	return -do_stat(path, NULL, st);
 }
 
@@ -303,7 +308,6 @@ cm_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
 	int		 e;
 
 	(void)fi;
-	wb_drain_all();
 	if ((e = req_path(&req, "setattr", path)) != 0)
 		return -e;
 	(void)frame_add(&req, "mode", "%04o", (unsigned)(mode & 07777));
@@ -317,7 +321,6 @@ cm_chown(const char *path, uid_t uid, gid_t gid, struct fuse_file_info *fi)
 	int		 e;
 
 	(void)fi;
-	wb_drain_all();
 	if (uid == (uid_t)-1 && gid == (gid_t)-1)
 		return 0;
 	if ((e = req_path(&req, "setattr", path)) != 0)
@@ -333,7 +336,6 @@ static int
 cm_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 {
 	(void)fi;
-	wb_drain_all();
 	if (size < 0)
 		return -EINVAL;
 	return -do_setsize(path, (uint64_t)size, NULL);
@@ -350,7 +352,6 @@ cm_utimens(const char *path, const struct timespec tv[2],
 	int		 e;
 
 	(void)fi;
-	wb_drain_all();
 	if (tv != NULL && tv[1].tv_nsec == UTIME_OMIT)
 		return 0;
 	if (tv == NULL || tv[1].tv_nsec == UTIME_NOW) {

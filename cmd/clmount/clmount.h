@@ -36,7 +36,7 @@
 #define CM_TIMEOUT_MIN	60000	/* ms: cliod retries clmetad for 30 s */
 #define CM_ATTR_MAX	1.0	/* s: attribute and entry cache, at most */
 #define CM_THREADS	16	/* FUSE workers, at most */
-#define CM_WINDOW	8	/* writes of one file in flight */
+#define CM_WINDOW	16	/* writes of one file in flight */
 #define CM_READAHEAD_KB	4096	/* kernel read-ahead: 4 reads in flight */
 
 /*

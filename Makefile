@@ -202,7 +202,7 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
 	install -m 755 $(BIN)/clmemberd $(BIN)/clmetad $(BIN)/cliod \
-	    $(BIN)/clsessiond $(DESTDIR)$(SBINDIR)/
+	    $(BIN)/clsessiond $(BIN)/clmount $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(BIN)/clmember $(BIN)/clfs $(BIN)/clsession \
 	    $(BIN)/clhsm $(DESTDIR)$(BINDIR)/
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
@@ -217,6 +217,7 @@ clean:
 	rm -rf $(OBJDIR) $(BIN)
 
 .PHONY: all units check fuzz fuzz-build sanitize demo bench-membership \
-	bench-messaging bench-io bench-dmapi bench install manlint clean
+	bench-messaging bench-io bench-dmapi bench-mount bench install \
+	manlint clean
 
 -include $(shell find $(OBJDIR) -name '*.d' 2>/dev/null)

@@ -189,7 +189,7 @@ cm_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 	(void)flags;
 	memset(&st, 0, sizeof(st));
 	st.st_mode = S_IFDIR;
-	st.st_ino = VOL_ROOT_INO;	/* readdir(3) skips entries of inode 0 */
+	st.st_ino = VOL_ROOT_INO;	/* readdir(3) skips inode 0 */
 	if (fill(buf, ".", &st, 0, 0) != 0 || fill(buf, "..", &st, 0, 0) != 0)
 		return -ENOMEM;
 	while (!eof) {
@@ -210,10 +210,12 @@ cm_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
 		p = (const char *)ans.payload;
 		end = p + ans.len;
 		for (; p < end; p = nl + 1) {
-			if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
-			    (t1 = memchr(p, '\t', (size_t)(nl - p))) == NULL ||
-			    (t2 = memchr(t1 + 1, '\t', (size_t)(nl - t1 - 1))) ==
-			    NULL || (n = (size_t)(t1 - p)) == 0 ||
+			nl = memchr(p, '\n', (size_t)(end - p));
+			t1 = nl == NULL ? NULL :
+			    memchr(p, '\t', (size_t)(nl - p));
+			t2 = t1 == NULL ? NULL :
+			    memchr(t1 + 1, '\t', (size_t)(nl - t1 - 1));
+			if (t2 == NULL || (n = (size_t)(t1 - p)) == 0 ||
 			    n >= sizeof(name)) {
 				pool_put(c);
 				log_warnx("%s: malformed readdir answer", path);

@@ -72,8 +72,9 @@ conn_open(uid_t uid, gid_t gid, int *err)
 	if (other) {
 		if (thread_ids(uid, gid) == -1) {
 			*err = errno;
+			/* Never go on as someone else. */
 			if (thread_ids(0, 0) == -1)
-				abort();	/* never serve as someone else */
+				abort();
 			free(c);
 			return NULL;
 		}

@@ -138,8 +138,10 @@ cmd_run(int argc, char **argv)
 	check_fs(h->fs);
 	if (sodium_init() == -1)
 		errx(1, "libsodium cannot start");
-	log_init("clhsm", debug, LOG_DAEMON);
+	/* Standard error until it serves: start-up errors are the user's. */
+	log_init("clhsm", 1, LOG_DAEMON);
 	log_setverbose(debug + verbose);
+	h->debug = debug;
 	return run_main(h);
 }
 

@@ -77,6 +77,7 @@ int	 fio_write(struct fio *, uint32_t, uint32_t, uint64_t,
 int	 fio_punch(struct fio *, uint32_t, uint32_t, uint64_t, const char *);
 int	 fio_region(struct fio *, const char *, const char *,
 	    const char *);
+int	 fio_mtime(struct fio *, const char *, int64_t, const char *);
 int	 fio_has_regions(const struct fs_attr *);
 
 /* ---- dm.c: the local clsessiond(8), RUNDIR/clsessiond.sock ---- */
@@ -120,6 +121,7 @@ struct entry {
 	char		*path;		/* last known */
 	char		*oldpath;	/* before a rename event, or NULL */
 	uint64_t	 gone_ms;	/* a remove event: probe after this */
+	uint64_t	 seen;		/* the last scan that met it */
 	int		 busy;		/* a job works on it */
 };
 
@@ -192,6 +194,7 @@ struct job {
 	int		 tries;
 	int		 scanned;	/* looked for its path by a scan */
 	int		 did;		/* migrated or recalled */
+	int		 noregion;	/* recall: no region; only compare */
 };
 
 struct hsm;
@@ -224,7 +227,8 @@ struct scan {
 	size_t		 nc;
 	size_t		 next;		/* next candidate to migrate */
 	int64_t		 now_ns;
-	uint64_t	 files, seen;
+	uint64_t	 files;
+	uint64_t	 serial;	/* entries met get it as seen */
 };
 
 void	 scan_start(struct scan *);
@@ -240,6 +244,7 @@ struct hsm {
 	int		 high, low;	/* percent used */
 	int64_t		 min_age;	/* seconds */
 	int		 interval_ms;
+	int		 debug;		/* -d: log to standard error */
 	uint64_t	 session;
 	struct fio	 fio;
 	struct dm	 dm;
@@ -253,6 +258,8 @@ struct hsm {
 	int		 need_find;
 	int		 campaign;	/* migrating until under low */
 	uint64_t	 freed;		/* files migrated this campaign */
+	uint64_t	 used0;		/* blocks used when it started */
+	uint64_t	 punched;	/* blocks punched since */
 	uint64_t	 backoff_ms;	/* no campaign before this */
 	int		 stopping;
 	uint64_t	 migrated, recalled, failed;	/* counters */
@@ -260,6 +267,7 @@ struct hsm {
 
 int	 run_main(struct hsm *);
 void	 run_kick(struct hsm *);
+void	 run_check(struct hsm *, struct entry *);
 int	 hsm_right_ms(const struct hsm *);
 int	 hsm_usage(struct hsm *, uint64_t *, uint64_t *);
 void	 hsm_answer(struct hsm *, struct job *);

@@ -58,6 +58,24 @@ fio_close(struct fio *f)
 }
 
 /*
+ * The errno says it for a missing file and the like; cliod's reason
+ * helps when it is as vague as EIO (clfs(1) does the same).
+ */
+static void
+fio_why(struct fio *f, int e, const struct frame *ans)
+{
+	const char	*r = frame_get(ans, "reason");
+
+	if (r != NULL && *r != '\0' && (e == EIO || e == EPROTO ||
+	    e == EINVAL || e == ETIMEDOUT || e == EHOSTUNREACH || e == EBUSY ||
+	    e == EPERM))
+		hsm_errf(f->error, sizeof(f->error), "%s (%s)", strerror(e),
+		    r);
+	else
+		hsm_errf(f->error, sizeof(f->error), "%s", strerror(e));
+}
+
+/*
  * One request and its answer: the answer's errno (0 for "ok"), or -1
  * with f->error set when cliod cannot be reached or does not answer in
  * ms.  The answer is valid until the next call.
@@ -111,9 +129,7 @@ fio_call(struct fio *f, struct frame *req, struct frame *ans, int ms)
 		return -1;
 	}
 	if ((rc = fs_answer_errno(ans)) != 0)
-		hsm_errf(f->error, sizeof(f->error), "%s",
-		    frame_get(ans, "reason") != NULL ? frame_get(ans, "reason") :
-		    strerror(rc));
+		fio_why(f, rc, ans);
 	return rc;
 }
 
@@ -258,14 +274,32 @@ fio_region(struct fio *f, const char *path, const char *spec,
 		(void)frame_add(&req, "token", "%s", token);
 	if ((rc = fio_call(f, &req, &ans, HSM_CALL_MS)) != 0)
 		return rc;
-	if ((got = frame_get(&ans, "regions")) == NULL ||
-	    strcmp(got, spec) != 0) {
+	/* An answer names no regions when there are none. */
+	if ((got = frame_get(&ans, "regions")) == NULL)
+		got = "none";
+	if (strcmp(got, spec) != 0) {
 		hsm_errf(f->error, sizeof(f->error), "%s: regions %s "
-		    "after setting %s", path, got != NULL ? got : "(none said)",
-		    spec);
+		    "after setting %s", path, got, spec);
 		return EPROTO;
 	}
 	return 0;
+}
+
+/*
+ * Put path's mtime back (ns): token writes touch it, and a recall must
+ * not look like a change to the file's users (make(1), backups).
+ */
+int
+fio_mtime(struct fio *f, const char *path, int64_t mtime_ns,
+    const char *token)
+{
+	struct frame	 req, ans;
+
+	req_path(&req, "setattr", f->fs, path);
+	(void)frame_add(&req, "mtime", "%" PRId64, mtime_ns);
+	if (token != NULL)
+		(void)frame_add(&req, "token", "%s", token);
+	return fio_call(f, &req, &ans, HSM_CALL_MS);
 }
 
 int

@@ -57,6 +57,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,22 @@ enum {
 };
 
 static uint8_t	*iobuf;
+
+/*
+ * Tests only (tests/hsm.bats): CLHSM_TEST_CRASH=NAME kills clhsm with
+ * SIGKILL at the crash point NAME, to show that a crash anywhere loses
+ * nothing.  Points: copy, put, region, punch, write, clear.
+ */
+static void
+crash_point(const char *name)
+{
+	const char	*s = getenv("CLHSM_TEST_CRASH");
+
+	if (s != NULL && strcmp(s, name) == 0) {
+		log_warnx("CLHSM_TEST_CRASH=%s: killed here", name);
+		(void)raise(SIGKILL);
+	}
+}
 
 struct job *
 job_new(enum job_kind kind, const char *path)
@@ -216,7 +233,11 @@ dm_failed(struct hsm *h, struct job *j, int rc, const char *what)
 {
 	if (rc == 0)
 		return 0;
-	return failed(j, rc == -1 ? EIO : rc, "%s: %s", what, h->dm.error);
+	if (strcmp(what, j->path) == 0)
+		return failed(j, rc == -1 ? EIO : rc, "%s: %s", what,
+		    h->dm.error);
+	return failed(j, rc == -1 ? EIO : rc, "%s: %s: %s", j->path, what,
+	    h->dm.error);
 }
 
 static int
@@ -224,7 +245,11 @@ fio_failed(struct hsm *h, struct job *j, int rc, const char *what)
 {
 	if (rc == 0)
 		return 0;
-	return failed(j, rc == -1 ? EIO : rc, "%s: %s", what, h->fio.error);
+	if (strcmp(what, j->path) == 0)
+		return failed(j, rc == -1 ? EIO : rc, "%s: %s", what,
+		    h->fio.error);
+	return failed(j, rc == -1 ? EIO : rc, "%s: %s: %s", j->path, what,
+	    h->fio.error);
 }
 
 /* A user token of our session, in the index before it holds anything. */
@@ -239,7 +264,7 @@ own_token(struct hsm *h, struct job *j)
 	if (idx_tok(&h->idx, j->token, 1) == -1) {
 		(void)dm_respond(&h->dm, j->token, 0);
 		j->token[0] = '\0';
-		return failed(j, EIO, "%s", h->idx.error);
+		return failed(j, EIO, "%s: %s", j->path, h->idx.error);
 	}
 	j->owntoken = 1;
 	return 0;
@@ -394,9 +419,10 @@ mig_copy(struct hsm *h, struct job *j)
 			    ", %zu wanted", j->path, got, j->off, want);
 		crypto_hash_sha256_update(&j->h, iobuf, got);
 		if (write_sparse(j->fd, iobuf, got, j->off) == -1)
-			return failed(j, errno, "archive: %s",
-			    strerror(errno));
+			return failed(j, errno, "%s: archive: %s",
+			    j->path, strerror(errno));
 		j->off += got;
+		crash_point("copy");
 	}
 	if (j->off == j->end) {
 		crypto_hash_sha256_final(&j->h, j->psha);
@@ -410,7 +436,8 @@ mig_sync(struct hsm *h, struct job *j)
 {
 	(void)h;
 	if (ftruncate(j->fd, (off_t)j->end) == -1 || fsync(j->fd) == -1)
-		return failed(j, errno, "archive: %s", strerror(errno));
+		return failed(j, errno, "%s: archive: %s", j->path,
+		    strerror(errno));
 	/* The check reads what the disk has, not the page cache. */
 	(void)posix_fadvise(j->fd, 0, 0, POSIX_FADV_DONTNEED);
 	crypto_hash_sha256_init(&j->h);
@@ -433,7 +460,8 @@ mig_verify(struct hsm *h, struct job *j)
 	    HSM_CHUNK;
 	if (want > 0) {
 		if (pread_full(j->fd, iobuf, want, j->off) == -1)
-			return failed(j, EIO, "archive: %s", strerror(errno));
+			return failed(j, EIO, "%s: archive: %s", j->path,
+			    strerror(errno));
 		crypto_hash_sha256_update(&j->h, iobuf, want);
 		j->off += want;
 	}
@@ -478,10 +506,11 @@ mig_commit(struct hsm *h, struct job *j)
 	if (idx_put(&h->idx, &n) == -1) {
 		idx_data(&h->idx, j->ino, j->gen, data, sizeof(data));
 		(void)unlink(data);
-		return failed(j, EIO, "%s", h->idx.error);
+		return failed(j, EIO, "%s: %s", j->path, h->idx.error);
 	}
 	j->e = idx_find(&h->idx, j->ino, j->gen);
 	j->e->busy = 1;
+	crash_point("put");
 	if ((rc = fio_region(&h->fio, j->path, "0:0:rwt", j->token)) != 0) {
 		(void)fio_failed(h, j, rc, "region");
 		if (idx_del(&h->idx, j->e) == -1)
@@ -489,6 +518,7 @@ mig_commit(struct hsm *h, struct job *j)
 		j->e = NULL;
 		return -1;
 	}
+	crash_point("region");
 	if ((rc = fio_punch(&h->fio, j->ino, j->gen, 0, j->token)) != 0) {
 		(void)fio_failed(h, j, rc, "punch");
 		/* The copy is good and the region set: a read recalls. */
@@ -497,8 +527,10 @@ mig_commit(struct hsm *h, struct job *j)
 			j->e = NULL;
 		return -1;
 	}
+	crash_point("punch");
 	if (idx_migrated(&h->idx, j->e) == -1)
 		log_warnx("%s (migrated all the same)", h->idx.error);
+	h->punched += j->attr.blocks;
 	j->state = MIG_DONE;
 	return 0;
 }
@@ -551,8 +583,11 @@ rc_find(struct hsm *h, struct job *j)
 	}
 	for (e = idx_find_ino(&h->idx, j->ino, NULL); e != NULL;
 	    e = idx_find_ino(&h->idx, j->ino, e)) {
-		if (e->busy)
-			continue;
+		if (e->busy) {
+			/* Another job has the file: after it, look again. */
+			j->retry_ms = clock_ms() + RETRY_MS;
+			return 2;
+		}
 		j->err = 0;
 		if (resolve(h, j, e) == 0) {
 			j->gen = e->gen;
@@ -567,7 +602,7 @@ rc_find(struct hsm *h, struct job *j)
 		j->scanned = 1;
 		j->err = 0;
 		h->need_find = 1;
-		return 2;
+		return 2;	/* after the scan, look again */
 	}
 	if (j->err == ENOENT)
 		return -1;
@@ -589,6 +624,8 @@ rc_start(struct hsm *h, struct job *j)
 		if (rc != 0)
 			return rc;
 		j->e->busy = 1;
+	}
+	if (j->token[0] == '\0') {
 		if (j->nevtok > 0)
 			(void)strlcpy(j->token, j->evtok[0], sizeof(j->token));
 		else if (own_token(h, j) == -1)
@@ -616,12 +653,12 @@ rc_check(struct hsm *h, struct job *j)
 		return fio_failed(h, j, rc, j->path);
 	if (j->attr.ino != j->e->ino || j->attr.gen != j->e->gen)
 		return failed(j, ESTALE, "%s: replaced meanwhile", j->path);
-	if (!fio_has_regions(&j->attr)) {
-		/* Recalled already (two events), or cleared by hand. */
-		hsm_errf(j->why, sizeof(j->why), "%s: no managed region",
-		    j->path);
-		return 1;
-	}
+	/*
+	 * No region: recalled by someone else, or a recall that stopped
+	 * between clearing it and forgetting the copy.  Users see the file
+	 * as it is: the copy goes only if the file still has its bytes.
+	 */
+	j->noregion = !fio_has_regions(&j->attr);
 	idx_data(&h->idx, j->e->ino, j->e->gen, data, sizeof(data));
 	if ((j->fd = open(data, O_RDONLY | O_CLOEXEC)) == -1)
 		return failed(j, EIO, "%s: %s", data, strerror(errno));
@@ -668,6 +705,10 @@ rc_verify(struct hsm *h, struct job *j)
 		    h->idx.dir, j->e->ino, j->e->gen);
 	j->off = 0;
 	j->state = RC_WRITE;
+	if (j->noregion) {
+		crypto_hash_sha256_init(&j->h);
+		j->state = RC_READBACK;
+	}
 	return 0;
 }
 
@@ -689,6 +730,7 @@ rc_write(struct hsm *h, struct job *j)
 		    j->e->ino, j->e->gen, j->off, iobuf, want, j->token)) != 0)
 			return fio_failed(h, j, rc, "write");
 		j->off += want;
+		crash_point("write");
 	}
 	if (j->off == j->end) {
 		crypto_hash_sha256_init(&j->h);
@@ -721,9 +763,15 @@ rc_readback(struct hsm *h, struct job *j)
 	if (j->off < j->end)
 		return 0;
 	crypto_hash_sha256_final(&j->h, sha);
-	if (sodium_memcmp(sha, j->psha, sizeof(sha)) != 0)
-		return failed(j, EIO, "%s: recalled bytes read back different",
-		    j->path);
+	if (sodium_memcmp(sha, j->psha, sizeof(sha)) != 0) {
+		if (!j->noregion)
+			return failed(j, EIO, "%s: recalled bytes read back "
+			    "different", j->path);
+		/* Changed since, with no region to tell us: keep the copy. */
+		log_warnx("%s: no managed region and not the archived bytes; "
+		    "the archive copy stays", j->path);
+		return 1;
+	}
 	j->state = RC_CLEAR;
 	return 0;
 }
@@ -733,8 +781,15 @@ rc_clear(struct hsm *h, struct job *j)
 {
 	int	 rc;
 
-	if ((rc = fio_region(&h->fio, j->path, "none", j->token)) != 0)
-		return fio_failed(h, j, rc, "region");
+	if (!j->noregion) {
+		if ((rc = fio_mtime(&h->fio, j->path, j->attr.mtime_ns,
+		    j->token)) != 0)
+			log_warnx("%s: mtime not put back: %s", j->path,
+			    h->fio.error);
+		if ((rc = fio_region(&h->fio, j->path, "none", j->token)) != 0)
+			return fio_failed(h, j, rc, "region");
+	}
+	crash_point("clear");
 	if (idx_del(&h->idx, j->e) == -1)
 		log_warnx("%s", h->idx.error);
 	j->e = NULL;
@@ -781,7 +836,7 @@ fin_step(struct hsm *h, struct job *j)
 	if (!fio_has_regions(&j->attr)) {
 		/* The crash came before the region: the file is whole. */
 		if (idx_del(&h->idx, e) == -1)
-			return failed(j, EIO, "%s", h->idx.error);
+			return failed(j, EIO, "%s: %s", j->path, h->idx.error);
 		j->e = NULL;
 		log_info("%s: unfinished migration undone", j->path);
 		return 1;
@@ -791,7 +846,7 @@ fin_step(struct hsm *h, struct job *j)
 	if ((rc = fio_punch(&h->fio, e->ino, e->gen, 0, j->token)) != 0)
 		return fio_failed(h, j, rc, "punch");
 	if (idx_migrated(&h->idx, e) == -1)
-		return failed(j, EIO, "%s", h->idx.error);
+		return failed(j, EIO, "%s: %s", j->path, h->idx.error);
 	log_info("%s: unfinished migration finished", j->path);
 	return 1;
 }
@@ -839,8 +894,7 @@ job_step(struct hsm *h, struct job *j)
 		return JOB_MORE;
 	if (rc == -1) {
 		h->failed++;
-		log_warnx("%s %s: %s", kind_name(j), j->path[0] != '\0' ?
-		    j->path : "-", j->why);
+		log_warnx("%s: %s", kind_name(j), j->why);
 		job_abort(h, j, j->err, NULL);
 	} else
 		let_go(h, j, 1);

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "clhsm.h"
@@ -97,10 +98,11 @@ hsm_usage(struct hsm *h, uint64_t *used, uint64_t *blocks)
 	return 0;
 }
 
+/* Per mille, for "%u.%u%%" with pm / 10, pm % 10. */
 static unsigned int
-pct(uint64_t used, uint64_t blocks)
+pm(uint64_t used, uint64_t blocks)
 {
-	return (unsigned int)((used * 100 + blocks - 1) / blocks);
+	return (unsigned int)(used * 1000 / blocks);
 }
 
 void
@@ -316,9 +318,10 @@ recall_of(struct hsm *h, uint32_t ino)
 {
 	struct job	*j;
 
+	/* A job on the file already (events, by hand): it answers. */
 	TAILQ_FOREACH(j, &h->recalls, link)
-		if (!j->hand && j->ino == ino && j->nevtok < HSM_EVTOK_MAX &&
-		    j->nevtok > 0)
+		if (j->ino == ino && j->nevtok < HSM_EVTOK_MAX &&
+		    j->kind == JOB_RECALL)
 			return j;
 	return NULL;
 }
@@ -349,6 +352,27 @@ ev_io(struct hsm *h, const char *tok, uint64_t ino)
 	}
 	j->ino = (uint32_t)ino;
 	(void)strlcpy(j->evtok[j->nevtok++], tok, HSM_TOKEN_MAX);
+	TAILQ_INSERT_TAIL(&h->recalls, j, link);
+	h->nrecalls++;
+	run_kick(h);
+}
+
+/*
+ * e is migrated but its file has no region (cleared by hand, or a recall
+ * stopped after clearing it): a recall without events compares the file
+ * with the copy and drops the copy if they are the same.
+ */
+void
+run_check(struct hsm *h, struct entry *e)
+{
+	struct job	*j;
+
+	if (h->nrecalls >= HSM_RECALLS_MAX ||
+	    (j = job_new(JOB_RECALL, e->path)) == NULL)
+		return;
+	j->ino = e->ino;
+	e->busy = 1;
+	j->e = e;
 	TAILQ_INSERT_TAIL(&h->recalls, j, link);
 	h->nrecalls++;
 	run_kick(h);
@@ -417,8 +441,12 @@ ev_rename(struct hsm *h, const char *path, const char *newpath)
 static void
 campaign_start(struct hsm *h, const char *why)
 {
-	if (h->campaign || clock_ms() < h->backoff_ms)
+	uint64_t	 blocks;
+
+	if (h->campaign || clock_ms() < h->backoff_ms ||
+	    hsm_usage(h, &h->used0, &blocks) == -1)
 		return;
+	h->punched = 0;
 	log_info("%s: migrating least recently used files", why);
 	h->campaign = 1;
 	h->freed = 0;
@@ -550,17 +578,26 @@ probes(struct hsm *h)
 			probe(h, e);
 }
 
+/*
+ * Under the low watermark?  Punched blocks may show as free only when
+ * the block-list leases on them end (clmetad quarantines them), so the
+ * blocks punched since the campaign began count as free already.
+ */
 static int
 under_low(struct hsm *h)
 {
-	uint64_t	 used, blocks;
+	uint64_t	 used, blocks, est;
 
 	if (hsm_usage(h, &used, &blocks) == -1)
 		return 0;
+	est = h->used0 > h->punched ? h->used0 - h->punched : 0;
+	if (est < used)
+		used = est;
 	if (used * 100 >= (uint64_t)h->low * blocks)
 		return 0;
-	log_info("%s: %u%% used, under %d%%: %" PRIu64 " files migrated",
-	    h->fs, pct(used, blocks), h->low, h->freed);
+	log_info("%s: %u.%u%% used, under %d%%: %" PRIu64 " files migrated",
+	    h->fs, pm(used, blocks) / 10, pm(used, blocks) % 10, h->low,
+	    h->freed);
 	return 1;
 }
 
@@ -569,6 +606,9 @@ campaign_end(struct hsm *h, int short_of)
 {
 	h->campaign = 0;
 	scan_free(&h->scan);
+	/* Let the punched blocks come free before statfs is believed. */
+	h->backoff_ms = clock_ms() + 2 * (uint64_t)(h->conf.lease_ms > 0 ?
+	    h->conf.lease_ms : 5000);
 	if (short_of) {
 		h->backoff_ms = clock_ms() + (uint64_t)(10 * h->interval_ms >
 		    BACKOFF_MIN_MS ? 10 * h->interval_ms : BACKOFF_MIN_MS);
@@ -680,8 +720,9 @@ on_tick(void *arg)
 	if (h->campaign || hsm_usage(h, &used, &blocks) == -1)
 		return;
 	if (used * 100 >= (uint64_t)h->high * blocks) {
-		(void)snprintf(why, sizeof(why), "%s: %u%% used, %d%% or more",
-		    h->fs, pct(used, blocks), h->high);
+		(void)snprintf(why, sizeof(why), "%s: %u.%u%% used, %d%% or "
+		    "more", h->fs, pm(used, blocks) / 10, pm(used, blocks) % 10,
+		    h->high);
 		campaign_start(h, why);
 	}
 }
@@ -807,6 +848,15 @@ run_main(struct hsm *h)
 
 	TAILQ_INIT(&h->recalls);
 	TAILQ_INIT(&h->hands);
+	if (loop_init() == -1)
+		fatal("event loop");
+	(void)signal(SIGPIPE, SIG_IGN);
+	if (loop_signal(SIGTERM, on_term, h) == -1 ||
+	    loop_signal(SIGINT, on_term, h) == -1 ||
+	    loop_signal(SIGHUP, on_hup, h) == -1)
+		fatal("signals");
+	/* First: a second clhsm for fs on this node touches nothing. */
+	serve(h);
 	if (idx_open(&h->idx, h->archive, h->fs, 0) == -1)
 		fatalx("%s", h->idx.error);
 	if (fio_open(&h->fio, &h->conf, h->fs) == -1)
@@ -829,14 +879,6 @@ run_main(struct hsm *h)
 	if (n > 0)
 		log_info("%s: %d unfinished or stale copies removed",
 		    h->archive, n);
-	if (loop_init() == -1)
-		fatal("event loop");
-	(void)signal(SIGPIPE, SIG_IGN);
-	if (loop_signal(SIGTERM, on_term, h) == -1 ||
-	    loop_signal(SIGINT, on_term, h) == -1 ||
-	    loop_signal(SIGHUP, on_hup, h) == -1)
-		fatal("signals");
-	serve(h);
 	timer_setup(&workt, on_work, h);
 	timer_setup(&tickt, on_tick, h);
 	timer_setup(&evt, on_evretry, h);
@@ -847,6 +889,8 @@ run_main(struct hsm *h)
 	log_info("serving %s: session %" PRIu64 ", archive %s, %zu files "
 	    "migrated, %d%%/%d%%", h->fs, h->session, h->archive, h->idx.n,
 	    h->high, h->low);
+	if (!h->debug)
+		log_init("clhsm", 0, LOG_DAEMON);
 	if (loop_run() == -1)
 		fatal("event loop");
 	shutdown_jobs(h);

@@ -83,7 +83,10 @@ push_dir(struct scan *s, const char *path)
 void
 scan_start(struct scan *s)
 {
+	static uint64_t	 serials;
+
 	scan_free(s);
+	s->serial = ++serials;
 	s->active = 1;
 	s->now_ns = (int64_t)wallclock_us() * 1000;
 	if (push_dir(s, "/") == -1) {
@@ -170,6 +173,11 @@ look_at(struct hsm *h, struct scan *s, const char *path)
 		    !e->busy && idx_path(&h->idx, e, path) == -1)
 			log_warnx("%s", h->idx.error);
 		e->gone_ms = 0;
+		e->seen = s->serial;
+		/* Migrated without a region: compare, drop the copy if same. */
+		if (e->state == ENT_MIGRATED && !e->busy &&
+		    !fio_has_regions(&a))
+			run_check(h, e);
 		return;
 	}
 	if (fio_has_regions(&a) || a.size == 0 || a.blocks == 0)
@@ -222,8 +230,9 @@ read_page(struct hsm *h, struct scan *s)
 int
 scan_step(struct hsm *h, struct scan *s)
 {
-	char	 path[FS_PATH_MAX];
-	int	 i;
+	struct entry	*e;
+	char		 path[FS_PATH_MAX];
+	int		 i;
 
 	if (s->done)
 		return 1;
@@ -250,6 +259,13 @@ scan_step(struct hsm *h, struct scan *s)
 		s->dir_eof = 0;
 		return 0;
 	}
+	/*
+	 * A whole walk did not meet these: removed while clhsm was not
+	 * running, most likely.  Their handles tell (run.c, probe).
+	 */
+	RB_FOREACH(e, entries, &h->idx.ents)
+		if (e->seen != s->serial && !e->busy && e->gone_ms == 0)
+			e->gone_ms = clock_ms();
  stop:
 	trim(s);
 	s->next = 0;

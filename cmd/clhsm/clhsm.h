@@ -98,6 +98,9 @@ int	 dm_disp(struct dm *, const char *, const char *, uint64_t, int);
 int	 dm_token(struct dm *, uint64_t, char *, size_t);
 int	 dm_right(struct dm *, int, const char *, const char *,
 	    const char *);
+int	 dm_right_send(struct dm *, struct ctl *, const char *, const char *,
+	    const char *);
+int	 dm_right_poll(struct dm *, struct ctl *);
 int	 dm_respond(struct dm *, const char *, int);
 int	 dm_follow(struct dm *, uint64_t, conn_frame_cb, conn_close_cb,
 	    void *);
@@ -180,6 +183,9 @@ struct job {
 	char		 token[HSM_TOKEN_MAX];	/* holds the right */
 	int		 owntoken;	/* ours: respond continue at the end */
 	int		 right;		/* the right is held */
+	struct ctl	 rctl;		/* a right get waiting for its answer */
+	int		 rpending;
+	uint64_t	 rdeadline;	/* ms: then it is given up */
 	char		 evtok[HSM_EVTOK_MAX][HSM_TOKEN_MAX];
 	int		 nevtok;	/* events answered when done */
 	int		 fd;		/* the archive file */

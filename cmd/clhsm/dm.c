@@ -286,6 +286,71 @@ dm_right(struct dm *d, int get, const char *tok, const char *fs,
 	return dm_call(d, &req, &a, ms);
 }
 
+/*
+ * The same get, without waiting for the answer: on a connection of its
+ * own, c, so that the event loop goes on (a get may take until
+ * event_timeout_ms while block-list leases come back).  0, or -1.
+ */
+int
+dm_right_send(struct dm *d, struct ctl *c, const char *tok, const char *fs,
+    const char *path)
+{
+	struct frame	 req;
+
+	if (ctl_open(c, d->conf->rundir, "clsessiond") == -1) {
+		hsm_errf(d->error, sizeof(d->error), "%s: %s", c->path,
+		    strerror(errno));
+		ctl_close(c);
+		return -1;
+	}
+	frame_init(&req, "right", 1);
+	(void)frame_add(&req, "cmd", "get");
+	(void)frame_add(&req, "token", "%s", tok);
+	(void)frame_add(&req, "fs", "%s", fs);
+	(void)frame_add(&req, "path", "%s", path);
+	(void)frame_add(&req, "mode", "exclusive");
+	if (req.err || ctl_send(c, &req) == -1) {
+		hsm_errf(d->error, sizeof(d->error), "%s: %s", c->path,
+		    req.err ? "request too large" : strerror(errno));
+		ctl_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The answer to dm_right_send, if in: 0 (granted), an errno (d->error
+ * says why), -1 (clsessiond went away), or EINPROGRESS (not yet).  c is
+ * closed unless EINPROGRESS.
+ */
+int
+dm_right_poll(struct dm *d, struct ctl *c)
+{
+	struct frame	 a;
+	const char	*r;
+	int		 rc;
+
+	if ((rc = ctl_recv(c, &a, 0)) != 1) {
+		if (rc == -1 && errno == ETIMEDOUT)
+			return EINPROGRESS;
+		hsm_errf(d->error, sizeof(d->error), "%s: %s", c->path,
+		    rc == 0 ? "clsessiond closed the connection" :
+		    errno == EPROTO ? c->reason : strerror(errno));
+		ctl_close(c);
+		return -1;
+	}
+	if (strcmp(a.op, "ok") == 0)
+		rc = 0;
+	else {
+		r = frame_get(&a, "reason");
+		hsm_errf(d->error, sizeof(d->error), "%s", r != NULL ? r :
+		    a.op);
+		rc = strcmp(a.op, "error") == 0 ? answer_errno(&a) : EPROTO;
+	}
+	ctl_close(c);
+	return rc;
+}
+
 /* continue (e == 0), or abort with errno e. */
 int
 dm_respond(struct dm *d, const char *tok, int e)

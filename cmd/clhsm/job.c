@@ -70,15 +70,16 @@
 #define ZERO_RUN	4096		/* bytes: the unit of hole-skipping */
 #define RIGHT_TRIES	3		/* recall: EBUSY answers taken */
 #define RETRY_MS	200		/* between them */
+#define RIGHT_POLL_MS	10		/* a right get's answer: look again */
 
 enum {
-	MIG_START, MIG_OPEN, MIG_COPY, MIG_SYNC, MIG_VERIFY, MIG_COMMIT,
-	MIG_DONE
+	MIG_START, MIG_RIGHT, MIG_OPEN, MIG_COPY, MIG_SYNC, MIG_VERIFY,
+	MIG_COMMIT, MIG_DONE
 };
 
 enum {
-	RC_START, RC_CHECK, RC_VERIFY, RC_WRITE, RC_READBACK, RC_CLEAR,
-	RC_DONE
+	RC_START, RC_RIGHT, RC_CHECK, RC_VERIFY, RC_WRITE, RC_READBACK,
+	RC_CLEAR, RC_DONE
 };
 
 enum {
@@ -121,6 +122,8 @@ job_new(enum job_kind kind, const char *path)
 void
 job_free(struct job *j)
 {
+	if (j->rpending)
+		ctl_close(&j->rctl);
 	if (j->fd != -1)
 		(void)close(j->fd);
 	if (j->e != NULL)
@@ -270,12 +273,48 @@ own_token(struct hsm *h, struct job *j)
 	return 0;
 }
 
+/* The exclusive right, now (start-up only: the loop waits). */
 static int
-get_right(struct hsm *h, struct job *j)
+get_right_now(struct hsm *h, struct job *j)
 {
 	int	 rc;
 
 	rc = dm_right(&h->dm, 1, j->token, h->fs, j->path);
+	if (rc == 0) {
+		j->right = 1;
+		return 0;
+	}
+	return dm_failed(h, j, rc, "right");
+}
+
+/*
+ * The exclusive right, asked for without holding up the loop: 0 held, 1
+ * not yet (j->retry_ms says when to look again), -1 failed.
+ */
+static int
+get_right(struct hsm *h, struct job *j)
+{
+	uint64_t	 now = clock_ms();
+	int		 rc;
+
+	if (!j->rpending) {
+		if (dm_right_send(&h->dm, &j->rctl, j->token, h->fs,
+		    j->path) == -1)
+			return dm_failed(h, j, -1, "right");
+		j->rpending = 1;
+		j->rdeadline = now + (uint64_t)hsm_right_ms(h);
+	}
+	if ((rc = dm_right_poll(&h->dm, &j->rctl)) == EINPROGRESS) {
+		if (now < j->rdeadline) {
+			j->retry_ms = now + RIGHT_POLL_MS;
+			return 1;
+		}
+		ctl_close(&j->rctl);
+		j->rpending = 0;
+		return failed(j, ETIMEDOUT, "%s: right: no answer from "
+		    "clsessiond in %d ms", j->path, hsm_right_ms(h));
+	}
+	j->rpending = 0;
 	if (rc == 0) {
 		j->right = 1;
 		return 0;
@@ -368,8 +407,19 @@ mig_start(struct hsm *h, struct job *j)
 	}
 	j->ino = a->ino;
 	j->gen = a->gen;
-	if (own_token(h, j) == -1 || get_right(h, j) == -1)
+	if (own_token(h, j) == -1)
 		return -1;
+	j->state = MIG_RIGHT;
+	return 0;
+}
+
+static int
+mig_right(struct hsm *h, struct job *j)
+{
+	int	 rc;
+
+	if ((rc = get_right(h, j)) != 0)
+		return rc == 1 ? 0 : -1;
 	j->state = MIG_OPEN;
 	return 0;
 }
@@ -541,6 +591,8 @@ mig_step(struct hsm *h, struct job *j)
 	switch (j->state) {
 	case MIG_START:
 		return mig_start(h, j);
+	case MIG_RIGHT:
+		return mig_right(h, j);
 	case MIG_OPEN:
 		return mig_open(h, j);
 	case MIG_COPY:
@@ -631,7 +683,18 @@ rc_start(struct hsm *h, struct job *j)
 		else if (own_token(h, j) == -1)
 			return -1;
 	}
-	if (get_right(h, j) == -1) {
+	j->state = RC_RIGHT;
+	return 0;
+}
+
+static int
+rc_right(struct hsm *h, struct job *j)
+{
+	int	 rc;
+
+	if ((rc = get_right(h, j)) == 1)
+		return 0;
+	if (rc == -1) {
 		if (j->err == EBUSY && ++j->tries < RIGHT_TRIES) {
 			j->err = 0;
 			j->retry_ms = clock_ms() + RETRY_MS;
@@ -804,6 +867,8 @@ rc_step(struct hsm *h, struct job *j)
 	switch (j->state) {
 	case RC_START:
 		return rc_start(h, j);
+	case RC_RIGHT:
+		return rc_right(h, j);
 	case RC_CHECK:
 		return rc_check(h, j);
 	case RC_VERIFY:
@@ -841,7 +906,7 @@ fin_step(struct hsm *h, struct job *j)
 		log_info("%s: unfinished migration undone", j->path);
 		return 1;
 	}
-	if (own_token(h, j) == -1 || get_right(h, j) == -1)
+	if (own_token(h, j) == -1 || get_right_now(h, j) == -1)
 		return -1;
 	if ((rc = fio_punch(&h->fio, e->ino, e->gen, 0, j->token)) != 0)
 		return fio_failed(h, j, rc, "punch");
@@ -922,5 +987,9 @@ job_abort(struct hsm *h, struct job *j, int e, const char *why)
 	if (j->fd != -1)
 		(void)close(j->fd);
 	j->fd = -1;
+	/* A get still in flight may be granted yet: the token's end ends it. */
+	if (j->rpending)
+		ctl_close(&j->rctl);
+	j->rpending = 0;
 	let_go(h, j, e != -1);
 }

@@ -105,12 +105,12 @@ pm(uint64_t used, uint64_t blocks)
 	return (unsigned int)(used * 1000 / blocks);
 }
 
+/* Work to do: a step on the next loop turn (an armed wait is cut). */
 void
 run_kick(struct hsm *h)
 {
 	(void)h;
-	if (!workt.armed)
-		timer_in(&workt, 0);
+	timer_in(&workt, 0);
 }
 
 /* ---- the control socket ---- */
@@ -649,6 +649,23 @@ finish_job(struct hsm *h, struct job *j)
 	job_free(j);
 }
 
+/* Is j waiting (an EBUSY, a right's answer)?  Note when it wakes. */
+static int
+waiting(const struct job *j, uint64_t now, uint64_t *wake)
+{
+	if (j->retry_ms == 0 || j->retry_ms <= now)
+		return 0;
+	if (*wake == 0 || j->retry_ms < *wake)
+		*wake = j->retry_ms;
+	return 1;
+}
+
+/*
+ * One step of one job: the first recall that can go (users wait for
+ * those), else the migration under way, else the next by hand, else the
+ * round's next file.  A recall of the file being migrated waits for the
+ * migration to end.
+ */
 static void
 on_work(void *arg)
 {
@@ -670,25 +687,26 @@ on_work(void *arg)
 		return;
 	}
 	TAILQ_FOREACH(r, &h->recalls, link) {
-		if (r->retry_ms == 0 || r->retry_ms <= now)
-			break;
-		if (wake == 0 || r->retry_ms < wake)
-			wake = r->retry_ms;
+		if (waiting(r, now, &wake))
+			continue;
+		if (h->mig != NULL && r->ino != 0 && r->ino == h->mig->ino) {
+			if (waiting(h->mig, now, &wake))
+				continue;
+			j = h->mig;
+		} else
+			j = r;
+		break;
 	}
-	if (r != NULL && h->mig != NULL && r->ino != 0 && r->ino == h->mig->ino)
-		j = h->mig;		/* the file's migration ends first */
-	else if (r != NULL)
-		j = r;
-	else if (h->mig != NULL)
+	if (j == NULL && h->mig != NULL && !waiting(h->mig, now, &wake))
 		j = h->mig;
-	else if (!TAILQ_EMPTY(&h->hands)) {
+	if (j == NULL && h->mig == NULL && !TAILQ_EMPTY(&h->hands)) {
 		h->mig = TAILQ_FIRST(&h->hands);
 		TAILQ_REMOVE(&h->hands, h->mig, link);
 		j = h->mig;
-	} else if (h->campaign) {
+	}
+	if (j == NULL && h->mig == NULL && h->campaign) {
 		campaign_next(h);
-		if (h->campaign || h->mig != NULL)
-			run_kick(h);
+		run_kick(h);
 		return;
 	}
 	if (j == NULL) {

@@ -243,10 +243,12 @@ fill(struct wire_parser *p, const uint8_t *buf, struct frame *f)
 		*nl = '\0';
 		eq = strchr(s, '=');
 		*eq = '\0';
-		if (strcmp(s, "len") == 0)	/* it is f->len */
+		if (eq - s == 3 && memcmp(s, "len", 3) == 0)	/* f->len */
 			continue;
+		/* The first byte first: most keys differ there. */
 		for (i = 0; i < f->nkv; i++)
-			if (strcmp(f->kv[i].key, s) == 0)
+			if (f->kv[i].key[0] == s[0] &&
+			    strcmp(f->kv[i].key, s) == 0)
 				return bad(p, "duplicate key");
 		if (f->nkv == WIRE_KEYS_MAX)
 			return bad(p, "too many keys");
@@ -342,6 +344,67 @@ frame_init(struct frame *f, const char *op, uint64_t txid)
 	f->txid = txid;
 }
 
+/* v as decimal digits into the end of buf[0..20): where they start. */
+static char *
+u64_digits(uint64_t v, char *end)
+{
+	char	*p = end;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return p;
+}
+
+/*
+ * The value of the formats most frames are built with ("%s", "%u",
+ * "%d", "%llu", "%lu", "%zu", or text without '%'), formatted as
+ * vsnprintf would, without it; NULL for any other format, which goes to
+ * vsnprintf.  *n is the value's length; tmp holds digits.
+ */
+static const char *
+fast_value(const char *fmt, va_list ap, char tmp[24], size_t *n)
+{
+	const char	*s;
+	uint64_t	 u;
+	long long	 d;
+	char		*end = tmp + 23, *q;
+
+	if (fmt[0] != '%') {
+		if (strchr(fmt, '%') != NULL)
+			return NULL;
+		*n = strlen(fmt);
+		return fmt;
+	}
+	if (strcmp(fmt, "%s") == 0) {
+		if ((s = va_arg(ap, const char *)) == NULL)
+			s = "(null)";
+		*n = strlen(s);
+		return s;
+	}
+	if (strcmp(fmt, "%u") == 0)
+		u = va_arg(ap, unsigned int);
+	else if (strcmp(fmt, "%llu") == 0)
+		u = va_arg(ap, unsigned long long);
+	else if (strcmp(fmt, "%lu") == 0)
+		u = va_arg(ap, unsigned long);
+	else if (strcmp(fmt, "%zu") == 0)
+		u = va_arg(ap, size_t);
+	else if (strcmp(fmt, "%d") == 0) {
+		d = va_arg(ap, int);
+		q = u64_digits(d < 0 ? (uint64_t)-d : (uint64_t)d, end);
+		if (d < 0)
+			*--q = '-';
+		*n = (size_t)(end - q);
+		return q;
+	} else
+		return NULL;
+	s = u64_digits(u, end);
+	*n = (size_t)(end - s);
+	return s;
+}
+
 /*
  * Add key=value.  A value that breaks a limit marks the frame bad, and
  * wire_encode() refuses it, so callers check once, at encode time.
@@ -350,8 +413,9 @@ int
 frame_add(struct frame *f, const char *key, const char *fmt, ...)
 {
 	va_list	 ap;
-	size_t	 klen, room;
-	char	*k, *v;
+	size_t	 klen, room, fn;
+	const char *fv;
+	char	*k, *v, tmp[24];
 	int	 n;
 
 	klen = strlen(key);
@@ -364,8 +428,19 @@ frame_add(struct frame *f, const char *key, const char *fmt, ...)
 	v = k + klen + 1;
 	room -= klen + 1;
 	va_start(ap, fmt);
-	n = vsnprintf(v, room, fmt, ap);
+	fv = fast_value(fmt, ap, tmp, &fn);
 	va_end(ap);
+	if (fv != NULL) {
+		if (fn >= room)
+			goto fail;
+		memcpy(v, fv, fn);
+		v[fn] = '\0';
+		n = (int)fn;
+	} else {
+		va_start(ap, fmt);
+		n = vsnprintf(v, room, fmt, ap);
+		va_end(ap);
+	}
 	if (n < 0 || (size_t)n >= room || n > WIRE_VAL_MAX ||
 	    bad_byte((const uint8_t *)v, (size_t)n) != NULL)
 		goto fail;
@@ -424,7 +499,8 @@ frame_get(const struct frame *f, const char *key)
 	int	 i;
 
 	for (i = 0; i < f->nkv; i++)
-		if (strcmp(f->kv[i].key, key) == 0)
+		if (f->kv[i].key[0] == key[0] &&
+		    strcmp(f->kv[i].key, key) == 0)
 			return f->kv[i].val;
 	return NULL;
 }
@@ -442,9 +518,42 @@ frame_getu64(const struct frame *f, const char *key, uint64_t *v)
 int
 wire_encode_kv(struct buf *b, const char *key, const char *val)
 {
-	if (buf_printf(b, "%s=%s\n", key, val) == -1)
+	size_t	 kl = strlen(key), vl = strlen(val);
+	uint8_t	*p;
+
+	/* As buf_printf would: the whole line, or nothing and ENOBUFS. */
+	if (buf_reserve(b, kl + vl + 2) == -1)
 		return -1;
+	p = b->data + b->len;
+	memcpy(p, key, kl);
+	p[kl] = '=';
+	memcpy(p + kl + 1, val, vl);
+	p[kl + 1 + vl] = '\n';
+	b->len += kl + vl + 2;
 	return 0;
+}
+
+/* "CL1 <op> <txid>\n" */
+static int
+encode_first(struct buf *b, const struct frame *f)
+{
+	char	 line[sizeof(WIRE_VERSION) + WIRE_KEY_MAX + 24], *p;
+	char	 digits[24], *d;
+	size_t	 ol = strlen(f->op);
+
+	if (ol > WIRE_KEY_MAX)		/* frame_init marked it, anyway */
+		return -1;
+	d = u64_digits(f->txid, digits + sizeof(digits));
+	p = line;
+	memcpy(p, WIRE_VERSION " ", VERSION_LEN + 1);
+	p += VERSION_LEN + 1;
+	memcpy(p, f->op, ol);
+	p += ol;
+	*p++ = ' ';
+	memcpy(p, d, (size_t)(digits + sizeof(digits) - d));
+	p += digits + sizeof(digits) - d;
+	*p++ = '\n';
+	return buf_append(b, line, (size_t)(p - line));
 }
 
 /* The first line and the keys, without len, blank line or payload. */
@@ -457,8 +566,7 @@ wire_encode_head(struct buf *b, const struct frame *f)
 	if (f->err)
 		return -1;
 	start = buf_avail(b);
-	if (buf_printf(b, WIRE_VERSION " %s %llu\n", f->op,
-	    (unsigned long long)f->txid) == -1)
+	if (encode_first(b, f) == -1)
 		return -1;
 	for (i = 0; i < f->nkv; i++)
 		if (wire_encode_kv(b, f->kv[i].key, f->kv[i].val) == -1)
@@ -476,11 +584,18 @@ int
 wire_encode(struct buf *b, const struct frame *f)
 {
 	size_t	 start;
+	char	 line[32], *d;
+	size_t	 dl;
 
 	start = buf_avail(b);
 	if (wire_encode_head(b, f) == -1)
 		return -1;
-	if (buf_printf(b, "len=%zu\n\n", f->len) == -1 ||
+	d = u64_digits(f->len, line + sizeof(line) - 2);
+	dl = (size_t)(line + sizeof(line) - 2 - d);
+	line[sizeof(line) - 2] = '\n';
+	line[sizeof(line) - 1] = '\n';
+	if (buf_append(b, "len=", 4) == -1 ||
+	    buf_append(b, d, dl + 2) == -1 ||
 	    buf_append(b, f->payload, f->len) == -1) {
 		buf_truncate(b, start);
 		return -1;

@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ struct msg_kept {
 	size_t		 len;
 	uint8_t		 data[];
 };
+
+static int	 unqueue(struct msg *);
 
 /* What a wait is for. */
 enum want {
@@ -251,6 +254,8 @@ await(struct msg *m, struct frame *f, enum want w, uint64_t txid,
 {
 	int	 rc;
 
+	if (unqueue(m) == -1)
+		return -1;
 	for (;;) {
 		if ((rc = readframe(m, f, deadline)) == -1)
 			return -1;
@@ -323,12 +328,80 @@ toolong(struct msg *m, const struct frame *f)
 	return 1;
 }
 
-/* Write f as it is. */
+/* Write the queued frames: 0, or -1 (the connection is broken). */
+int
+msg_flush(struct msg *m)
+{
+	ssize_t	 n;
+
+	while (buf_avail(&m->out) > 0) {
+		n = write(m->ctl.fd, buf_ptr(&m->out), buf_avail(&m->out));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			/* Nothing more can go: the reader sees why. */
+			buf_consume(&m->out, buf_avail(&m->out));
+			return fail(m, errno, "%s: %s", m->ctl.path,
+			    strerror(errno));
+		}
+		buf_consume(&m->out, (size_t)n);
+	}
+	return 0;
+}
+
+static void
+flush_cb(void *arg)
+{
+	(void)msg_flush(arg);
+}
+
+/* From now on, sends are queued until the loop's turn ends. */
+void
+msg_defer(struct msg *m)
+{
+	if (m->defer)
+		return;
+	buf_init(&m->out, MSG_DEFER_BYTES + WIRE_HDR_MAX + MSG_PAYLOAD_MAX);
+	timer_setup(&m->flusht, flush_cb, m);
+	m->defer = 1;
+}
+
+/* Queue f behind the others; write them all once there are enough. */
+static int
+queue(struct msg *m, const struct frame *f)
+{
+	if (wire_encode(&m->out, f) == -1) {
+		/* Too big for what is left: the queue first, then f. */
+		if (msg_flush(m) == -1)
+			return -1;
+		if (wire_encode(&m->out, f) == -1)
+			return fail(m, EMSGSIZE, "cannot encode a %s frame: "
+			    "a bad key or value, or over a size limit", f->op);
+	}
+	if (buf_avail(&m->out) >= MSG_DEFER_BYTES)
+		return msg_flush(m);
+	if (!m->flusht.armed)
+		timer_in(&m->flusht, 0);
+	return 0;
+}
+
+/* Before a wait: what is queued must be out, or nothing answers it. */
+static int
+unqueue(struct msg *m)
+{
+	if (!m->defer || buf_avail(&m->out) == 0)
+		return 0;
+	return msg_flush(m);
+}
+
+/* Write f as it is (queue it, with msg_defer). */
 static int
 put(struct msg *m, const struct frame *f)
 {
 	if (toolong(m, f))
 		return -1;
+	if (m->defer)
+		return queue(m, f);
 	if (ctl_send(&m->ctl, f) == -1) {
 		if (errno == EMSGSIZE)
 			return fail(m, EMSGSIZE, "cannot encode a %s frame: "
@@ -574,6 +647,8 @@ msg_recv(struct msg *m, struct frame *f, int timeout)
 	release(m);
 	if (!STAILQ_EMPTY(&m->kept))
 		return unkeep(m, f);
+	if (timeout != 0 && unqueue(m) == -1)
+		return -1;
 	if ((rc = readframe(m, f, deadline_of(timeout))) == -1 &&
 	    errno == ETIMEDOUT)
 		return fail(m, ETIMEDOUT, "no frame in %d ms", timeout);
@@ -634,6 +709,12 @@ msg_close(struct msg *m)
 	}
 	m->nkept = m->keptbytes = 0;
 	release(m);
+	if (m->defer) {
+		(void)msg_flush(m);
+		timer_stop(&m->flusht);
+		buf_free(&m->out);
+		m->defer = 0;
+	}
 	ctl_close(&m->ctl);
 	m->name[0] = '\0';
 }

@@ -22,7 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "ctl.h"
+#include "loop.h"
 #include "wire.h"
 
 /*
@@ -38,12 +40,22 @@
  * be answered straight from the frame msg_recv() returned.
  *
  * Errors: -1 with errno set and m->error naming the cause.
+ *
+ * A daemon on loop.c may call msg_defer(): msg_send, msg_broadcast and
+ * msg_reply then queue the frame, and the queue goes out in one write
+ * when the loop's turn ends (a zero timer), when it passes
+ * MSG_DEFER_BYTES, before any call that waits on the connection, or on
+ * msg_flush().  A burst of answers costs one system call, and clmemberd
+ * one wakeup.  A failed deferred write is logged nowhere: the next read
+ * sees the connection closed.  Frames written straight to m->ctl (DB
+ * requests) must follow a msg_flush() to keep their order.
  */
 
 #define MSG_QUEUE_FRAMES	256		/* frames kept for msg_recv */
 #define MSG_QUEUE_BYTES		(1024 * 1024)	/* their bytes */
 /* The largest payload clmemberd takes from a local client (control.c). */
 #define MSG_PAYLOAD_MAX		(64 * 1024)
+#define MSG_DEFER_BYTES		(64 * 1024)	/* queued: written at once */
 
 struct msg_kept;
 
@@ -60,6 +72,9 @@ struct msg {
 	uint64_t	 dropped;	/* frames the bounds threw away */
 	uint8_t		*held[2];	/* copies behind returned frames */
 	char		 error[256];
+	int		 defer;		/* msg_defer(): sends are queued */
+	struct buf	 out;		/* the queued frames' bytes */
+	struct timer	 flusht;	/* writes them when the turn ends */
 };
 
 int	 msg_open(struct msg *, const char *);
@@ -73,6 +88,8 @@ int	 msg_recv(struct msg *, struct frame *, int);
 int	 msg_services(struct msg *, struct frame *, int);
 int	 msg_fd(const struct msg *);
 int	 msg_pending(const struct msg *);
+void	 msg_defer(struct msg *);
+int	 msg_flush(struct msg *);
 void	 msg_close(struct msg *);
 
 #endif /* CL_MSG_H */

@@ -80,8 +80,10 @@ on_msg_frame(struct frame *f)
 		return;
 	}
 	if ((from = frame_get(f, "orig")) == NULL &&
-	    (from = frame_get(f, "from")) == NULL)
+	    (from = frame_get(f, "from")) == NULL) {
+		sess_copy_frame(f);	/* clmemberd's own: the DB's */
 		return;
+	}
 	if (frame_get(f, "re") != NULL)
 		return;		/* a late answer */
 	if (wire_parse_u64(from, strcspn(from, "."), UINT32_MAX, &v) == 0)
@@ -215,6 +217,9 @@ main(int argc, char *argv[])
 		fatalx("%s", M.error);
 	if (loop_fd_add(msg_fd(&M), POLLIN, on_msg, NULL) == -1)
 		fatal("event loop");
+	/* Answers to events go out together, once per loop turn. */
+	msg_defer(&M);
+	sess_copy_start();
 	timer_setup(&readt, on_readt, NULL);
 	mgr_init();
 	if (loop_run() == -1)

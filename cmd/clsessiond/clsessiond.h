@@ -87,6 +87,9 @@ int		 db_ls(const char *, void (*)(const char *, const char *,
 int		 db_field(const char *, const char *, char *, size_t);
 int		 sess_parseid(const char *, uint64_t *);
 int		 sess_node(uint64_t, uint32_t *, char *, size_t);
+void		 sess_copy_start(void);
+void		 sess_copy_frame(const struct frame *);
+int		 sess_here(uint64_t, uint32_t *);
 
 /* event.c */
 struct sess	*sess_find(uint64_t, int);

@@ -17,10 +17,15 @@
 /*
  * clsessiond's requests to the cluster DB (dm/...) over its own blocking
  * control connection to clmemberd, and the records' word=value fields.
+ * The sessions (dm/session/ID = name=N node=K) are also copied here, read
+ * once and kept current by a DB watch on the message connection (as cliod
+ * keeps its copy): an event is checked against the copy, not with a DB
+ * request per event, which took a round trip to clmemberd each.
  */
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/tree.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -29,8 +34,30 @@
 
 #include "clsessiond.h"
 
+/* A session of the copy. */
+struct scopy {
+	RB_ENTRY(scopy)	 entry;
+	uint64_t	 id;
+	uint32_t	 node;
+};
+
+RB_HEAD(scopytree, scopy);
+
+static int
+scopy_cmp(struct scopy *a, struct scopy *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+RB_GENERATE_INTERNAL(scopytree, scopy, entry, scopy_cmp,
+    __attribute__((__unused__)) static)
+
 static struct ctl	 db;
 static int		 db_open;
+static struct scopytree	 scopies = RB_INITIALIZER(&scopies);
+static uint64_t		 watchtx, lstx;	/* requests on M, 0 when done */
+static int		 fresh;		/* the next ls answer replaces all */
+static int		 copied;	/* the copy is whole and watched */
 
 /* One request on the DB connection: 1 ok, 0 refused (*f says), -1. */
 int
@@ -197,4 +224,161 @@ sess_node(uint64_t id, uint32_t *node, char *name, size_t n)
 	if (name != NULL && db_field(val, "name", name, n) == -1)
 		name[0] = '\0';
 	return 1;
+}
+
+static void
+copy_clear(void)
+{
+	struct scopy	*c, *next;
+
+	RB_FOREACH_SAFE(c, scopytree, &scopies, next) {
+		RB_REMOVE(scopytree, &scopies, c);
+		free(c);
+	}
+}
+
+/* dm/session/ID set to val (NULL: deleted). */
+static void
+copy_set(const char *key, const char *val)
+{
+	struct scopy	 k, *c;
+	char		 nd[16];
+	uint64_t	 v;
+
+	if (strncmp(key, "dm/session/", 11) != 0 ||
+	    sess_parseid(key + 11, &k.id) == -1)
+		return;
+	c = RB_FIND(scopytree, &scopies, &k);
+	if (val == NULL || db_field(val, "node", nd, sizeof(nd)) == -1 ||
+	    wire_parse_u64(nd, strlen(nd), UINT32_MAX, &v) == -1) {
+		if (c != NULL) {
+			RB_REMOVE(scopytree, &scopies, c);
+			free(c);
+		}
+		return;
+	}
+	if (c == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL) {
+			/* Without it, events ask the DB again. */
+			log_warn("session copy");
+			copied = 0;
+			return;
+		}
+		c->id = k.id;
+		RB_INSERT(scopytree, &scopies, c);
+	}
+	c->node = (uint32_t)v;
+}
+
+/* A request to clmemberd's DB on the message connection: its txid. */
+static uint64_t
+copy_ask(const char *cmd)
+{
+	struct frame	 f;
+
+	if (++M.txid == 0)
+		M.txid = 1;
+	frame_init(&f, "db", M.txid);
+	frame_add(&f, "cmd", "%s", cmd);
+	frame_add(&f, "prefix", "dm/session/");
+	/* Behind what msg_defer queued, not before it. */
+	if (msg_flush(&M) == -1 || ctl_send(&M.ctl, &f) == -1) {
+		log_warn("clmemberd: db %s", cmd);
+		return 0;
+	}
+	return f.txid;
+}
+
+/* Once registered: watch dm/session/, then read it all. */
+void
+sess_copy_start(void)
+{
+	copied = 0;
+	watchtx = copy_ask("watch");
+	lstx = copy_ask("ls");
+	fresh = 1;
+}
+
+/*
+ * A frame from clmemberd itself (no from=) on the message connection:
+ * the watch's changes and the answers to the ls and watch.
+ */
+void
+sess_copy_frame(const struct frame *f)
+{
+	const char	*op, *key, *val;
+
+	if (strcmp(f->op, "dbev") == 0) {
+		if ((op = frame_get(f, "op")) == NULL)
+			return;
+		key = frame_get(f, "key");
+		val = frame_get(f, "value");
+		if (strcmp(op, "resync") == 0) {
+			copied = 0;
+			lstx = copy_ask("ls");
+			fresh = 1;
+		} else if (key != NULL && strcmp(op, "set") == 0 &&
+		    val != NULL)
+			copy_set(key, val);
+		else if (key != NULL && strcmp(op, "del") == 0)
+			copy_set(key, NULL);
+		return;
+	}
+	if (f->txid == 0)
+		return;
+	if (f->txid == watchtx) {
+		if (strcmp(f->op, "error") == 0) {
+			log_warnx("cannot watch dm/session/ in the cluster "
+			    "database: %s; every event asks it",
+			    frame_get(f, "reason") != NULL ?
+			    frame_get(f, "reason") : "?");
+			watchtx = lstx = 0;
+			copied = 0;
+		}
+		return;
+	}
+	if (f->txid != lstx)
+		return;
+	if (fresh) {
+		copy_clear();
+		fresh = 0;
+	}
+	if (strcmp(f->op, "dbrec") == 0) {
+		if ((key = frame_get(f, "key")) != NULL &&
+		    (val = frame_get(f, "value")) != NULL)
+			copy_set(key, val);
+	} else if (strcmp(f->op, "end") == 0) {
+		lstx = 0;
+		copied = watchtx != 0;
+	} else if (strcmp(f->op, "error") == 0) {
+		log_warnx("cannot list dm/session/ in the cluster database: "
+		    "%s; every event asks it", frame_get(f, "reason") != NULL ?
+		    frame_get(f, "reason") : "?");
+		lstx = 0;
+	}
+}
+
+/*
+ * Is session id on this node?  1 when the copy says so; else (another
+ * node, not in the copy, or no copy) the DB is asked, as the copy may be
+ * behind it (a session just created, or moved here by assume): 1, 0 with
+ * *node (0: no such session), -1 if the DB cannot be reached.
+ */
+int
+sess_here(uint64_t id, uint32_t *node)
+{
+	struct scopy	 k, *c;
+	int		 rc;
+
+	k.id = id;
+	if (copied && (c = RB_FIND(scopytree, &scopies, &k)) != NULL &&
+	    c->node == self) {
+		*node = self;
+		return 1;
+	}
+	if ((rc = sess_node(id, node, NULL, 0)) != 1) {
+		*node = 0;
+		return rc;
+	}
+	return *node == self;
 }

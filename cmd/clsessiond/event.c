@@ -135,10 +135,11 @@ ev_recv(const struct frame *f)
 		goto drop;
 	}
 	/* The frame is copied: the DB may be asked now. */
-	if ((rc = sess_node(id, &node, NULL, 0)) != 1 || node != self) {
+	if ((rc = sess_here(id, &node)) != 1) {
 		log_warnx("event %s from %s: session %llu %s", e->token, from,
-		    (unsigned long long)id, rc == 1 ? "is not on this node" :
-		    rc == 0 ? "does not exist" : "unknown (no database)");
+		    (unsigned long long)id, rc == 0 && node != 0 ?
+		    "is not on this node" : rc == 0 ? "does not exist" :
+		    "unknown (no database)");
 		ev_answer(e, "abort", "EIO");
 		goto drop;
 	}

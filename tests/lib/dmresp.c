@@ -26,7 +26,9 @@
  * on the same connection, sends respond token=T reply=continue for each
  * sync event as soon as it is read, without waiting for the answer
  * (answers and events come back interleaved; an error answer is
- * counted).  With -l, every event is appended to LOG as the line
+ * counted).  The responds to the events that have arrived together go
+ * out in one write(2), as a DM application that reads its events in
+ * batches would send them.  With -l, every event is appended to LOG as the line
  * clsession(1) prints ("event key=value ...").  Prints "following" on
  * stdout once the events request is sent; on SIGTERM or SIGINT prints
  *
@@ -44,12 +46,19 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "conf.h"
 #include "ctl.h"
 #include "wire.h"
 
+#define BATCH_MAX	1024		/* frames read before answering */
+
 static volatile sig_atomic_t	 quit;
 static uint64_t			 responded, nevents, errors;
+static struct ctl		 ctl;
+static struct buf		 out;		/* the batch's responds */
+static FILE			*evlog;
+static uint64_t			 txid = 1;
 
 static void
 on_signal(int sig)
@@ -73,18 +82,76 @@ report(void)
 	(void)fflush(stdout);
 }
 
+/* One frame from clsessiond: an event is answered into the batch. */
+static void
+one(const struct frame *f)
+{
+	struct frame	 req;
+	const char	*tok, *sy, *r;
+	int		 i;
+
+	if (strcmp(f->op, "error") == 0) {
+		errors++;
+		r = frame_get(f, "reason");
+		warnx("%s", r != NULL ? r : "error");
+		/* The events request itself failed: give up. */
+		if (f->txid == 1) {
+			report();
+			exit(1);
+		}
+		return;
+	}
+	if (strcmp(f->op, "event") != 0)
+		return;		/* "ok" for a respond */
+	nevents++;
+	if (evlog != NULL) {
+		(void)fprintf(evlog, "event");
+		for (i = 0; i < f->nkv; i++)
+			(void)fprintf(evlog, " %s=%s", f->kv[i].key,
+			    f->kv[i].val);
+		(void)fprintf(evlog, "\n");
+		(void)fflush(evlog);
+	}
+	tok = frame_get(f, "token");
+	sy = frame_get(f, "sync");
+	if (tok == NULL || (sy != NULL && strcmp(sy, "1") != 0))
+		return;
+	frame_init(&req, "respond", txid++);
+	frame_add(&req, "token", "%s", tok);
+	frame_add(&req, "reply", "continue");
+	if (wire_encode(&out, &req) == -1) {
+		report();
+		errx(1, "cannot encode a respond for %s", tok);
+	}
+	responded++;
+}
+
+/* Write the batch's responds. */
+static int
+flush(void)
+{
+	ssize_t	 n;
+
+	while (buf_avail(&out) > 0) {
+		n = write(ctl.fd, buf_ptr(&out), buf_avail(&out));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf_consume(&out, (size_t)n);
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct cl_conf		 conf;
-	struct ctl		 ctl;
 	struct frame		 req, f;
 	struct sigaction	 sa;
 	const char		*path = NULL, *id = NULL, *logpath = NULL;
-	const char		*tok, *sy, *r;
-	FILE			*log = NULL;
-	uint64_t		 txid = 1;
-	int			 ch, i, rc;
+	int			 ch, n, rc;
 
 	while ((ch = getopt(argc, argv, "f:s:l:")) != -1) {
 		switch (ch) {
@@ -105,7 +172,7 @@ main(int argc, char *argv[])
 		usage();
 	if (conf_load(&conf, conf_path(path)) == -1)
 		exit(1);
-	if (logpath != NULL && (log = fopen(logpath, "a")) == NULL)
+	if (logpath != NULL && (evlog = fopen(logpath, "a")) == NULL)
 		err(1, "%s", logpath);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -115,6 +182,7 @@ main(int argc, char *argv[])
 	    sigaction(SIGINT, &sa, NULL) == -1)
 		err(1, "sigaction");
 	(void)signal(SIGPIPE, SIG_IGN);
+	buf_init(&out, (size_t)BATCH_MAX * 256);
 
 	if (ctl_open(&ctl, conf.rundir, "clsessiond") == -1)
 		err(1, "%s (is clsessiond running?)", ctl.path);
@@ -127,53 +195,29 @@ main(int argc, char *argv[])
 	(void)fflush(stdout);
 
 	while (!quit) {
-		rc = ctl_recv(&ctl, &f, -1);
-		if (rc == -1 && errno == EINTR)
-			continue;
-		if (rc == 0) {
-			report();
-			errx(1, "%s: clsessiond closed the connection",
-			    ctl.path);
-		}
-		if (rc == -1) {
-			report();
-			err(1, "%s%s%s", ctl.path, ctl.reason != NULL ?
-			    ": " : "", ctl.reason != NULL ? ctl.reason : "");
-		}
-		if (strcmp(f.op, "error") == 0) {
-			errors++;
-			r = frame_get(&f, "reason");
-			warnx("%s", r != NULL ? r : "error");
-			/* The events request itself failed: give up. */
-			if (f.txid == 1) {
+		/* Wait for one frame, then take what has come with it. */
+		for (n = 0; n < BATCH_MAX && !quit; n++) {
+			rc = ctl_recv(&ctl, &f, n == 0 ? -1 : 0);
+			if (rc == -1 && (errno == EINTR || (n > 0 &&
+			    errno == ETIMEDOUT)))
+				break;
+			if (rc == 0) {
 				report();
-				exit(1);
+				errx(1, "%s: clsessiond closed the connection",
+				    ctl.path);
 			}
-			continue;
+			if (rc == -1) {
+				report();
+				err(1, "%s%s%s", ctl.path, ctl.reason != NULL ?
+				    ": " : "", ctl.reason != NULL ?
+				    ctl.reason : "");
+			}
+			one(&f);
 		}
-		if (strcmp(f.op, "event") != 0)
-			continue;	/* "ok" for a respond */
-		nevents++;
-		if (log != NULL) {
-			(void)fprintf(log, "event");
-			for (i = 0; i < f.nkv; i++)
-				(void)fprintf(log, " %s=%s", f.kv[i].key,
-				    f.kv[i].val);
-			(void)fprintf(log, "\n");
-			(void)fflush(log);
-		}
-		tok = frame_get(&f, "token");
-		sy = frame_get(&f, "sync");
-		if (tok == NULL || (sy != NULL && strcmp(sy, "1") != 0))
-			continue;
-		frame_init(&req, "respond", txid++);
-		frame_add(&req, "token", "%s", tok);
-		frame_add(&req, "reply", "continue");
-		if (ctl_send(&ctl, &req) == -1) {
+		if (flush() == -1) {
 			report();
 			err(1, "%s", ctl.path);
 		}
-		responded++;
 	}
 	report();
 	return 0;

@@ -31,14 +31,20 @@
  * -L does the same in a local directory (open O_CREAT|O_EXCL, close,
  * stat), for a baseline on tmpfs.  Prints
  *
- *	fsbench files=N errors=E elapsed_ms=T files_per_s=R
+ *	fsbench files=N errors=E elapsed_ms=T files_per_s=R create_p50_us=A
+ *	    create_p99_us=B create_mean_us=C create_max_us=D
  *
- * (a file is one create and one stat).  The first error answer is
+ * on one line (a file is one create and one stat; the create_ figures
+ * are the time of each successful create, from its request written to
+ * its answer read, in microseconds with one decimal, over all files:
+ * tests/bench/dmapi subtracts them to get the latency a DM event adds).  The first error answer is
  * printed as "fsbench: PATH: op: ERRNO_NAME reason"; the run goes on
  * unless -x.  Exit status: 0 all done, 1 an error, 2 usage.
  */
 
 #include <sys/stat.h>
+
+#include <time.h>
 
 #include <err.h>
 #include <errno.h>
@@ -62,6 +68,7 @@ struct req {
 	uint64_t	 txid;		/* 0: free */
 	uint32_t	 i;		/* file number */
 	int		 stat;		/* 1: the stat, 0: the create */
+	uint64_t	 t0;		/* ns, when the create was sent */
 };
 
 static struct ctl	 ctl;
@@ -72,6 +79,17 @@ static uint64_t		 txid;
 static struct req	*reqs;
 static int		 window = 64, inflight;
 static uint32_t		 nfiles = 1000, errors;
+static uint64_t		*lat;		/* ns per successful create */
+static uint32_t		 nlat;
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec	 ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 static void __attribute__((__noreturn__))
 usage(void)
@@ -183,6 +201,8 @@ answer(void)
 		inflight--;
 		return;
 	}
+	if (nlat < nfiles)
+		lat[nlat++] = now_ns() - r->t0;
 	log_ack(r->i);
 	r->stat = 1;
 	r->txid = send_op("stat", r->i, NULL);
@@ -195,18 +215,44 @@ run_cliod(void)
 	uint32_t	 next = 0;
 
 	make_dir();
-	if ((reqs = calloc((size_t)window, sizeof(*reqs))) == NULL)
+	if ((reqs = calloc((size_t)window, sizeof(*reqs))) == NULL ||
+	    (lat = calloc(nfiles, sizeof(*lat))) == NULL)
 		err(1, NULL);
 	while (next < nfiles || inflight > 0) {
 		if (next < nfiles && (r = req_free()) != NULL) {
 			r->i = next++;
 			r->stat = 0;
+			r->t0 = now_ns();
 			r->txid = send_op("create", r->i, "0644");
 			inflight++;
 			continue;
 		}
 		answer();
 	}
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t	 x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The q-quantile of the sorted create times, nearest rank, in us. */
+static double
+quantile_us(double q)
+{
+	uint32_t	 k;
+
+	if (nlat == 0)
+		return 0;
+	k = (uint32_t)(q * nlat + 0.999999);
+	if (k < 1)
+		k = 1;
+	if (k > nlat)
+		k = nlat;
+	return (double)lat[k - 1] / 1000.0;
 }
 
 static void
@@ -235,7 +281,8 @@ main(int argc, char *argv[])
 {
 	struct cl_conf	 conf;
 	const char	*cpath = NULL, *errstr, *local = NULL;
-	uint64_t	 t0, ms;
+	uint64_t	 t0, ms, sum = 0;
+	uint32_t	 i;
 	int		 ch;
 
 	while ((ch = getopt(argc, argv, "d:f:F:l:L:n:w:x")) != -1) {
@@ -295,8 +342,15 @@ main(int argc, char *argv[])
 		run_cliod();
 	}
 	ms = (clock_us() - t0) / 1000;
+	if (nlat > 0)
+		qsort(lat, nlat, sizeof(*lat), cmp_u64);
+	for (i = 0; i < nlat; i++)
+		sum += lat[i];
 	(void)printf("fsbench files=%" PRIu32 " errors=%" PRIu32
-	    " elapsed_ms=%" PRIu64 " files_per_s=%.0f\n", nfiles, errors, ms,
-	    ms > 0 ? nfiles * 1000.0 / (double)ms : 0.0);
+	    " elapsed_ms=%" PRIu64 " files_per_s=%.0f create_p50_us=%.1f"
+	    " create_p99_us=%.1f create_mean_us=%.1f create_max_us=%.1f\n",
+	    nfiles, errors, ms, ms > 0 ? nfiles * 1000.0 / (double)ms : 0.0,
+	    quantile_us(0.50), quantile_us(0.99),
+	    nlat > 0 ? (double)sum / nlat / 1000.0 : 0.0, quantile_us(1.0));
 	return errors > 0 ? 1 : 0;
 }

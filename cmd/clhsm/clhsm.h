@@ -192,6 +192,7 @@ struct job {
 	uint64_t	 off, end;
 	crypto_hash_sha256_state h;
 	uint8_t		 psha[crypto_hash_sha256_BYTES];	/* [0, end) */
+	int		 psha_set;
 	int		 err;		/* errno for the events, 0: continue */
 	char		 why[HSM_ERR_MAX];
 	void		*waiter;	/* control client to answer */
@@ -259,6 +260,7 @@ struct hsm {
 	TAILQ_HEAD(, job) recalls;	/* recall jobs, first is under way */
 	int		 nrecalls;
 	TAILQ_HEAD(, job) hands;	/* migrations asked for by hand */
+	int		 nhands;
 	struct scan	 scan;
 	struct scan	 find;		/* a scan for paths the index lost */
 	int		 need_find;

@@ -613,7 +613,14 @@ idx_del(struct index *x, struct entry *e)
 int
 idx_tok(struct index *x, const char *tok, int open)
 {
-	return append(x, "%s token=%s\n", open ? "tok" : "tokend", tok);
+	if (append(x, "%s token=%s\n", open ? "tok" : "tokend", tok) == -1)
+		return -1;
+	/* Kept for idx_compact, which writes the open ones again. */
+	if (open)
+		tok_open(tok);
+	else
+		tok_close(tok);
+	return 0;
 }
 
 struct entry *

@@ -89,6 +89,27 @@ enum {
 
 static uint8_t	*iobuf;
 
+#define RECENT_MAX	64		/* inodes recalled lately, remembered */
+static uint32_t	 recent[RECENT_MAX];
+static int	 nrecent;
+
+static void
+recent_add(uint32_t ino)
+{
+	recent[nrecent++ % RECENT_MAX] = ino;
+}
+
+static int
+recent_has(uint32_t ino)
+{
+	int	 i;
+
+	for (i = 0; i < RECENT_MAX && i < nrecent; i++)
+		if (recent[i] == ino)
+			return 1;
+	return 0;
+}
+
 /*
  * Tests only (tests/hsm.bats): CLHSM_TEST_CRASH=NAME kills clhsm with
  * SIGKILL at the crash point NAME, to show that a crash anywhere loses
@@ -658,11 +679,20 @@ rc_find(struct hsm *h, struct job *j)
 	}
 	if (j->err == ENOENT)
 		return -1;
-	/* Not ours: the region was not set by this archive. */
-	hsm_errf(j->why, sizeof(j->why), "ino %" PRIu32 ": not in the "
-	    "archive", j->ino);
-	log_warnx("%s; event answered continue", j->why);
-	return 1;
+	/*
+	 * Recalled a moment ago: the event was raised before the region
+	 * went.  Otherwise a region we know nothing of (an index lost, a
+	 * region set by hand): the punched blocks may be behind it, so the
+	 * I/O fails rather than read zeros.
+	 */
+	if (recent_has(j->ino)) {
+		hsm_errf(j->why, sizeof(j->why), "ino %" PRIu32 ": recalled "
+		    "already", j->ino);
+		return 1;
+	}
+	return failed(j, EIO, "ino %" PRIu32 ": a managed region, and no "
+	    "copy in the archive %s (clear the region by hand once the file "
+	    "is right: clsession region set)", j->ino, h->idx.dir);
 }
 
 static int
@@ -744,6 +774,12 @@ rc_verify(struct hsm *h, struct job *j)
 
 	if (buf_ready(j) == -1)
 		return -1;
+	/* The prefix's hash, when the reading is at end (0 included). */
+	if (j->off == j->end && !j->psha_set) {
+		part = j->h;
+		crypto_hash_sha256_final(&part, j->psha);
+		j->psha_set = 1;
+	}
 	want = size - j->off < HSM_CHUNK ? (size_t)(size - j->off) : HSM_CHUNK;
 	/* Stop at end once, to take the prefix's hash there. */
 	if (j->off < j->end && j->off + want > j->end)
@@ -755,9 +791,10 @@ rc_verify(struct hsm *h, struct job *j)
 		crypto_hash_sha256_update(&j->h, iobuf, want);
 		j->off += want;
 	}
-	if (j->off == j->end) {
+	if (j->off == j->end && !j->psha_set) {
 		part = j->h;
 		crypto_hash_sha256_final(&part, j->psha);
+		j->psha_set = 1;
 	}
 	if (j->off < size)
 		return 0;
@@ -857,6 +894,7 @@ rc_clear(struct hsm *h, struct job *j)
 		log_warnx("%s", h->idx.error);
 	j->e = NULL;
 	h->recalled++;
+	recent_add(j->ino);
 	j->state = RC_DONE;
 	return 0;
 }

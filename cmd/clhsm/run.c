@@ -234,18 +234,22 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 		    f->op, h->fs);
 		return conn_send(c, &a);
 	}
-	if (h->stopping || (j = job_new(strcmp(f->op, "migrate") == 0 ?
-	    JOB_MIGRATE : JOB_RECALL, path)) == NULL) {
+	if (h->stopping || h->nrecalls + h->nhands >= HSM_RECALLS_MAX ||
+	    (j = job_new(strcmp(f->op, "migrate") == 0 ? JOB_MIGRATE :
+	    JOB_RECALL, path)) == NULL) {
 		(void)fs_error(&a, f->txid, EAGAIN, "%s: %s", path,
-		    h->stopping ? "clhsm is stopping" : strerror(errno));
+		    h->stopping ? "clhsm is stopping" : h->nrecalls +
+		    h->nhands >= HSM_RECALLS_MAX ? "too many requests wait" :
+		    strerror(errno));
 		return conn_send(c, &a);
 	}
 	j->hand = 1;
 	j->waiter = cl;
 	j->wtxid = f->txid;
-	if (j->kind == JOB_MIGRATE)
+	if (j->kind == JOB_MIGRATE) {
 		TAILQ_INSERT_TAIL(&h->hands, j, link);
-	else {
+		h->nhands++;
+	} else {
 		TAILQ_INSERT_TAIL(&h->recalls, j, link);
 		h->nrecalls++;
 	}
@@ -702,6 +706,7 @@ on_work(void *arg)
 	if (j == NULL && h->mig == NULL && !TAILQ_EMPTY(&h->hands)) {
 		h->mig = TAILQ_FIRST(&h->hands);
 		TAILQ_REMOVE(&h->hands, h->mig, link);
+		h->nhands--;
 		j = h->mig;
 	}
 	if (j == NULL && h->mig == NULL && h->campaign) {
@@ -735,6 +740,10 @@ on_tick(void *arg)
 
 	timer_in(&tickt, (uint64_t)h->interval_ms);
 	probes(h);
+	/* The log grows by records of files long gone: rewrite it. */
+	if (h->idx.records > 4 * (2 * h->idx.n + IDX_TOKENS_MAX) + 4096 &&
+	    idx_compact(&h->idx) == -1)
+		log_warnx("%s", h->idx.error);
 	if (h->campaign || hsm_usage(h, &used, &blocks) == -1)
 		return;
 	if (used * 100 >= (uint64_t)h->high * blocks) {
@@ -842,6 +851,7 @@ shutdown_jobs(struct hsm *h)
 	}
 	while ((j = TAILQ_FIRST(&h->hands)) != NULL) {
 		TAILQ_REMOVE(&h->hands, j, link);
+		h->nhands--;
 		j->err = EAGAIN;
 		(void)strlcpy(j->why, "clhsm stops", sizeof(j->why));
 		hsm_answer(h, j);

@@ -110,7 +110,8 @@ same() {
 	rm -f "$BATS_TEST_TMPDIR/got"
 	clfsk "$1" get "fs1:/$2" "$BATS_TEST_TMPDIR/got" ||
 	    flunk "get $2 on node $1 failed"
-	[ "$(sha "$BATS_TEST_TMPDIR/got")" = "$(sha "$BATS_TEST_TMPDIR/$2")" ] ||
+	[ "$(sha "$BATS_TEST_TMPDIR/got")" = \
+	    "$(sha "$BATS_TEST_TMPDIR/$2")" ] ||
 	    flunk "$2 on node $1: different bytes"
 }
 
@@ -174,7 +175,7 @@ under() {
 	[ -z "$(state b)" ]
 	[ "$(blocks b)" -gt 0 ]
 	same 2 b
-	[ -z "$(ls "$ARCH/data")" ] || flunk "left in the archive: $(ls "$ARCH/data")"
+	[ -z "$(ls "$ARCH/data")" ] || flunk "archive: $(ls "$ARCH/data")"
 	# Again is nothing to do.
 	run hsm recall fs1:/b
 	[ "$status" -eq 0 ]
@@ -183,7 +184,8 @@ under() {
 	grep -q "/a: recalled" "$C/n1/clhsm.log"
 }
 
-@test "hsm: past the high watermark the least recently used files migrate until under low; gets from nodes 2 and 3 recall" {
+# seed000 claims 13, 30: a data migration application frees space.
+@test "hsm: over --high, LRU files migrate until under --low; gets recall" {
 	# Big enough that the blocks clmetad preallocates for the puts in
 	# flight (given back when their leases end) do not fill it.
 	hsmcluster 256M
@@ -216,7 +218,7 @@ under() {
 	[ "$(hsm status | wc -l)" -eq $((n - 2)) ]
 }
 
-@test "hsm: a nospace event migrates files (seed000 claim 13: free storage space)" {
+@test "hsm: a nospace event migrates files (seed000 claim 13)" {
 	hsmcluster 48M
 	# No watermark round: only the event can start one.
 	hsm_start --high 100 --low 50 --interval 3600000
@@ -235,7 +237,7 @@ under() {
 	same 3 "g$i"
 }
 
-@test "hsm: kill -9 at every crash point of migrate and recall: every file reads back the same" {
+@test "hsm: kill -9 at every crash point: every file reads back the same" {
 	# Room for a blocked read to outlive a crash and a restart.
 	export CL_EXTRA_CONF="event_timeout_ms = 20000"
 	hsmcluster 128M
@@ -296,7 +298,8 @@ under() {
 	[ -z "$(ls "$ARCH/tmp")" ]
 }
 
-@test "hsm: events are served while a big file migrates; a read of that file waits for it and gets its bytes" {
+# A read of the file being migrated waits for the right, then recalls.
+@test "hsm: events are served while a big file migrates" {
 	hsmcluster 512M
 	hsm_start
 	mkfile small 1
@@ -310,7 +313,7 @@ under() {
 	wait_for 10000 sh -c "ls '$ARCH/tmp' | grep -q ." || flunk "no copy"
 	# A recall between two chunks of the copy (seed000: never starved).
 	same 3 small
-	kill -0 "$mig" 2>/dev/null || flunk "big migrated before small came back"
+	kill -0 "$mig" 2>/dev/null || flunk "big done before small came back"
 	# The user's read of big waits for the right, then recalls it.
 	same 2 big
 	wait "$mig" || flunk "migrate big: $(cat "$OUT")"
@@ -336,8 +339,8 @@ under() {
 	[ -z "$(state gone)" ]
 	clfsk 3 mkdir fs1:/dir
 	clfsk 3 mv fs1:/moved fs1:/dir/moved
-	wait_for 5000 sh -c "'$HSM' -f '$(conf 1)' status | grep -q 'path=/dir/moved\$'" ||
-	    flunk "$(hsm status)"
+	wait_for 5000 sh -c "'$HSM' -f '$(conf 1)' status |
+	    grep -q 'path=/dir/moved\$'" || flunk "$(hsm status)"
 	cp "$BATS_TEST_TMPDIR/moved" "$BATS_TEST_TMPDIR/dir_moved"
 	rm -f "$BATS_TEST_TMPDIR/got"
 	clfsk 2 get fs1:/dir/moved "$BATS_TEST_TMPDIR/got"
@@ -351,8 +354,9 @@ under() {
 	    flunk "$(hsm status)"
 	rm -f "$BATS_TEST_TMPDIR/got"
 	clfsk 2 get fs1:/cut "$BATS_TEST_TMPDIR/got"
-	{ head -c 1000000 "$BATS_TEST_TMPDIR/cut"; head -c 1000000 /dev/zero; } |
-	    cmp - "$BATS_TEST_TMPDIR/got" || flunk "truncated file differs"
+	{ head -c 1000000 "$BATS_TEST_TMPDIR/cut"
+	    head -c 1000000 /dev/zero; } | cmp - "$BATS_TEST_TMPDIR/got" ||
+	    flunk "truncated file differs"
 	[ -z "$(hsm status)" ] || flunk "$(hsm status)"
 	# A put over a migrated file (create trunc=1, then writes): the
 	# first write's event finds nothing to write back, the copy goes.
@@ -366,7 +370,8 @@ under() {
 	[ -z "$(hsm status)" ] || flunk "$(hsm status)"
 }
 
-@test "hsm: SIGTERM keeps the session while files are migrated, destroys it when none are" {
+# The session outlives clhsm while files are migrated (XDSM).
+@test "hsm: SIGTERM keeps the session for migrated files, else destroys it" {
 	hsmcluster
 	hsm_start
 	mkfile s 1
@@ -411,7 +416,8 @@ under() {
 	    flunk "$output"
 	run hsm run --fs fs1 --archive "$ARCH" --high 50 --low 60
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"--low 60 must be under --high 50"* ]] || flunk "$output"
+	[[ "$output" == *"--low 60 must be under --high 50"* ]] ||
+	    flunk "$output"
 	run hsm run --fs fs1
 	[ "$status" -eq 2 ]
 	run hsm bogus

@@ -34,19 +34,19 @@
 #include "wire.h"
 
 #define HSM_CHUNK	FS_IO_MAX	/* bytes per read or write step */
-#define HSM_CALL_MS	60000		/* ms: a cliod or clsessiond answer */
-#define HSM_RIGHT_SLACK_MS 5000		/* ms: right get, past event_timeout */
+#define HSM_CALL_MS	60000		/* ms: an answer to a request */
+#define HSM_RIGHT_SLACK_MS 5000		/* ms: right get, more */
 #define HSM_TOKEN_MAX	64		/* bytes of a token */
-#define HSM_EVTOK_MAX	32		/* event tokens one recall answers */
+#define HSM_EVTOK_MAX	32		/* events one recall answers */
 #define HSM_RECALLS_MAX	1024		/* recalls waiting */
-#define HSM_CANDS_MAX	4096		/* migration candidates per scan */
-#define HSM_DIRS_MAX	65536		/* directories waiting in a scan */
+#define HSM_CANDS_MAX	4096		/* candidates per scan */
+#define HSM_DIRS_MAX	65536		/* directories to read */
 #define HSM_SCAN_STATS	64		/* stats per scan step */
 #define HSM_INDEX_MAX	1000000		/* files in one archive */
 #define HSM_CLIENTS_MAX	32		/* control connections */
-#define HSM_ERR_MAX	(FS_PATH_MAX + 512)	/* bytes of an error text */
+#define HSM_ERR_MAX	(FS_PATH_MAX + 512) /* bytes of an error */
 #define HSM_SHA_HEX	(crypto_hash_sha256_BYTES * 2 + 1)
-#define HSM_SESSION_FMT	"clhsm.%s"	/* the session's name, per fs */
+#define HSM_SESSION_FMT	"clhsm.%s"	/* session name, per fs */
 #define HSM_SOCK_FMT	"%s/clhsm.%s.sock"	/* rundir, fs */
 
 /* ---- clhsm.c ---- */
@@ -117,12 +117,12 @@ struct entry {
 	uint32_t	 ino, gen;
 	enum ent_state	 state;
 	uint64_t	 size;		/* bytes archived */
-	uint64_t	 valid;		/* bytes still the file's (truncate) */
+	uint64_t	 valid;		/* bytes still the file's */
 	int64_t		 mtime_ns;	/* the file's, when archived */
-	int64_t		 when;		/* seconds since the epoch, migrated */
+	int64_t		 when;		/* migrated, s since the epoch */
 	uint8_t		 sha[crypto_hash_sha256_BYTES];
 	char		*path;		/* last known */
-	char		*oldpath;	/* before a rename event, or NULL */
+	char		*oldpath;	/* before a rename, or NULL */
 	uint64_t	 gone_ms;	/* a remove event: probe after this */
 	uint64_t	 seen;		/* the last scan that met it */
 	int		 busy;		/* a job works on it */
@@ -143,7 +143,7 @@ struct index {
 	char		 error[HSM_ERR_MAX];
 };
 
-#define IDX_TOKENS_MAX	64		/* tokens open when clhsm stopped */
+#define IDX_TOKENS_MAX	64		/* tokens open at a stop */
 
 int	 idx_open(struct index *, const char *, const char *, int);
 void	 idx_close(struct index *);
@@ -175,15 +175,15 @@ struct job {
 	TAILQ_ENTRY(job) link;
 	enum job_kind	 kind;
 	int		 state;
-	int		 hand;		/* asked for by hand: no age limit */
+	int		 hand;		/* by hand: no age limit */
 	char		 path[FS_PATH_MAX];
 	uint32_t	 ino, gen;
 	struct fs_attr	 attr;
 	struct entry	*e;
 	char		 token[HSM_TOKEN_MAX];	/* holds the right */
-	int		 owntoken;	/* ours: respond continue at the end */
+	int		 owntoken;	/* ours: answer it at the end */
 	int		 right;		/* the right is held */
-	struct ctl	 rctl;		/* a right get waiting for its answer */
+	struct ctl	 rctl;		/* a right get in flight */
 	int		 rpending;
 	uint64_t	 rdeadline;	/* ms: then it is given up */
 	char		 evtok[HSM_EVTOK_MAX][HSM_TOKEN_MAX];
@@ -191,9 +191,9 @@ struct job {
 	int		 fd;		/* the archive file */
 	uint64_t	 off, end;
 	crypto_hash_sha256_state h;
-	uint8_t		 psha[crypto_hash_sha256_BYTES];	/* [0, end) */
+	uint8_t		 psha[crypto_hash_sha256_BYTES]; /* [0, end) */
 	int		 psha_set;
-	int		 err;		/* errno for the events, 0: continue */
+	int		 err;		/* for the events; 0: continue */
 	char		 why[HSM_ERR_MAX];
 	void		*waiter;	/* control client to answer */
 	uint64_t	 wtxid;
@@ -201,7 +201,7 @@ struct job {
 	int		 tries;
 	int		 scanned;	/* looked for its path by a scan */
 	int		 did;		/* migrated or recalled */
-	int		 noregion;	/* recall: no region; only compare */
+	int		 noregion;	/* recall: no region, compare */
 };
 
 struct hsm;
@@ -223,16 +223,16 @@ struct cand {
 struct scan {
 	int		 active;
 	int		 done;
-	char		**dirs;		/* a stack of directories to read */
+	char		**dirs;		/* directories to read */
 	size_t		 ndirs;
 	char		*dir;		/* the one being read */
 	uint64_t	 cookie;
 	int		 dir_eof;
-	char		**names;	/* names of a readdir page to stat */
+	char		**names;	/* a readdir page's names */
 	size_t		 nnames, inames;
 	struct cand	*c;
 	size_t		 nc;
-	size_t		 next;		/* next candidate to migrate */
+	size_t		 next;		/* the next to migrate */
 	int64_t		 now_ns;
 	uint64_t	 files;
 	uint64_t	 serial;	/* entries met get it as seen */
@@ -251,7 +251,7 @@ struct hsm {
 	int		 high, low;	/* percent used */
 	int64_t		 min_age;	/* seconds */
 	int		 interval_ms;
-	int		 debug;		/* -d: log to standard error */
+	int		 debug;		/* -d: log to stderr */
 	uint64_t	 session;
 	struct fio	 fio;
 	struct dm	 dm;
@@ -262,10 +262,10 @@ struct hsm {
 	TAILQ_HEAD(, job) hands;	/* migrations asked for by hand */
 	int		 nhands;
 	struct scan	 scan;
-	struct scan	 find;		/* a scan for paths the index lost */
+	struct scan	 find;		/* for paths the index lost */
 	int		 need_find;
 	int		 campaign;	/* migrating until under low */
-	uint64_t	 freed;		/* files migrated this campaign */
+	uint64_t	 freed;		/* files migrated this round */
 	uint64_t	 used0;		/* blocks used when it started */
 	uint64_t	 punched;	/* blocks punched since */
 	uint64_t	 backoff_ms;	/* no campaign before this */

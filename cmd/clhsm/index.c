@@ -308,7 +308,7 @@ load(struct index *x, const char *path)
 	while ((len = getline(&line, &cap, fp)) != -1) {
 		lineno++;
 		if (len == 0 || line[len - 1] != '\n')
-			break;		/* cut short by a crash: dropped */
+			break;	/* cut short by a crash: dropped */
 		line[--len] = '\0';
 		if (first) {
 			first = 0;

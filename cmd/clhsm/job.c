@@ -27,10 +27,11 @@
  *	OPEN	stat again under the right; open DIR/tmp/INO.GEN
  *	COPY	token (invisible) reads into it, sha256 on the way
  *	SYNC	fsync; drop its cached pages
- *	VERIFY	read it back from the disk: the same sha256?  rename into
- *		DIR/data/, fsync DIR/data
- *	COMMIT	"put" in the index (durable); managed region 0:0:rwt (the
- *		whole file and past its end); punch every block; "mig"
+ *	VERIFY	read it back from the disk: the same sha256?  rename
+ *		into DIR/data/, fsync DIR/data
+ *	COMMIT	"put" in the index (durable); managed region 0:0:rwt
+ *		(the whole file and past its end); punch every block;
+ *		"mig"
  *	DONE	release the right, answer the token, "tokend"
  * A failure before the region is set leaves the file as it was; after
  * it, the file is as good as migrated (a read recalls it).
@@ -67,10 +68,10 @@
 #include "log.h"
 #include "loop.h"
 
-#define ZERO_RUN	4096		/* bytes: the unit of hole-skipping */
+#define ZERO_RUN	4096		/* bytes: unit of hole-skipping */
 #define RIGHT_TRIES	3		/* recall: EBUSY answers taken */
 #define RETRY_MS	200		/* between them */
-#define RIGHT_POLL_MS	10		/* a right get's answer: look again */
+#define RIGHT_POLL_MS	10		/* ms: look for a right again */
 
 enum {
 	MIG_START, MIG_RIGHT, MIG_OPEN, MIG_COPY, MIG_SYNC, MIG_VERIFY,
@@ -89,7 +90,7 @@ enum {
 
 static uint8_t	*iobuf;
 
-#define RECENT_MAX	64		/* inodes recalled lately, remembered */
+#define RECENT_MAX	64		/* inodes recalled lately */
 static uint32_t	 recent[RECENT_MAX];
 static int	 nrecent;
 
@@ -521,7 +522,8 @@ static int
 mig_verify(struct hsm *h, struct job *j)
 {
 	uint8_t	 sha[crypto_hash_sha256_BYTES];
-	char	 tmp[PATH_MAX + 64], data[PATH_MAX + 64], dir[PATH_MAX + 16];
+	char	 tmp[PATH_MAX + 64], data[PATH_MAX + 64];
+	char	 dir[PATH_MAX + 16];
 	size_t	 want;
 	int	 fd;
 

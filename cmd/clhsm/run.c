@@ -49,7 +49,7 @@
 #include "sock.h"
 
 #define PROBE_DELAY_MS	500		/* after a remove event */
-#define BACKOFF_MIN_MS	10000		/* after a campaign that fell short */
+#define BACKOFF_MIN_MS	10000		/* after a round fell short */
 #define EVRETRY_MS	1000		/* clsessiond gone: try again */
 
 struct client {

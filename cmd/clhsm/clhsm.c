@@ -232,14 +232,14 @@ cmd_hand(int argc, char **argv)
 }
 
 static void
-print_file(const struct frame *f)
+print_file(FILE *fp, const struct frame *f)
 {
 	int	 i;
 
 	for (i = 0; i < f->nkv; i++)
-		(void)printf("%s%s=%s", i > 0 ? " " : "", f->kv[i].key,
+		(void)fprintf(fp, "%s%s=%s", i > 0 ? " " : "", f->kv[i].key,
 		    f->kv[i].val);
-	(void)printf("\n");
+	(void)fprintf(fp, "\n");
 }
 
 static int
@@ -258,22 +258,33 @@ status_of(const char *fs, int quiet)
 		return 1;
 	}
 	frame_init(&req, "status", 1);
-	if (ctl_send(&c, &req) == -1)
-		err(1, "%s", c.path);
 	for (;;) {
-		if (recv_answer(&c, &a, 1, STATUS_MS) == -1)
-			exit(1);
-		if (strcmp(a.op, "file") == 0)
-			print_file(&a);
-		else if (strcmp(a.op, "end") == 0) {
-			if (verbose) {
-				(void)fprintf(stderr, "%s:", fs);
-				print_file(&a);
-			}
+		if (ctl_send(&c, &req) == -1)
+			err(1, "%s", c.path);
+		do {
+			if (recv_answer(&c, &a, req.txid, STATUS_MS) == -1)
+				exit(1);
+			if (strcmp(a.op, "file") == 0)
+				print_file(stdout, &a);
+			else if (strcmp(a.op, "end") != 0)
+				errx(1, "%s: %s", c.path,
+				    frame_get(&a, "reason") != NULL ?
+				    frame_get(&a, "reason") : a.op);
+		} while (strcmp(a.op, "end") != 0);
+		/* A page at a time, from after the last one. */
+		if (frame_get(&a, "next") == NULL ||
+		    frame_get(&a, "ino") == NULL || frame_get(&a, "gen") == NULL)
 			break;
-		} else
-			errx(1, "%s: %s", c.path, frame_get(&a, "reason") ?
-			    frame_get(&a, "reason") : a.op);
+		frame_init(&req, "status", req.txid + 1);
+		(void)frame_add(&req, "ino", "%s", frame_get(&a, "ino"));
+		(void)frame_add(&req, "gen", "%s", frame_get(&a, "gen"));
+	}
+	if (verbose) {
+		(void)fprintf(stderr, "%s: ", fs);
+		frame_del(&a, "next");
+		frame_del(&a, "ino");
+		frame_del(&a, "gen");
+		print_file(stderr, &a);
 	}
 	ctl_close(&c);
 	return 0;

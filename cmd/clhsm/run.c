@@ -51,6 +51,7 @@
 #define PROBE_DELAY_MS	500		/* after a remove event */
 #define BACKOFF_MIN_MS	10000		/* after a round fell short */
 #define EVRETRY_MS	1000		/* clsessiond gone: try again */
+#define STATUS_PAGE	1024		/* files per status answer */
 
 struct client {
 	LIST_ENTRY(client) entry;
@@ -169,17 +170,33 @@ privileged(const struct client *cl)
 	return 0;
 }
 
+/*
+ * status [ino= gen=]: a page of the index after (ino, gen), as "file"
+ * frames, then "end" with counters, and next=1 ino= gen= when there is
+ * more: the output queue stays bounded however big the archive.
+ */
 static int
-send_status(struct client *cl, uint64_t txid)
+send_status(struct client *cl, const struct frame *q)
 {
 	struct hsm	*h = cl->h;
-	struct entry	*e;
+	struct entry	*e, key;
 	struct frame	 f;
 	char		 hex[HSM_SHA_HEX];
+	uint64_t	 ino = 0, gen = 0;
+	int		 n = 0;
 
-	RB_FOREACH(e, entries, &h->idx.ents) {
+	if (frame_getu64(q, "ino", &ino) == 0 &&
+	    frame_getu64(q, "gen", &gen) == 0 && ino <= UINT32_MAX &&
+	    gen < UINT32_MAX) {
+		key.ino = (uint32_t)ino;
+		key.gen = (uint32_t)gen + 1;
+		e = RB_NFIND(entries, &h->idx.ents, &key);
+	} else
+		e = RB_MIN(entries, &h->idx.ents);
+	for (; e != NULL && n < STATUS_PAGE;
+	    e = RB_NEXT(entries, &h->idx.ents, e), n++) {
 		idx_hex(e->sha, hex);
-		frame_init(&f, "file", txid);
+		frame_init(&f, "file", q->txid);
 		(void)frame_add(&f, "fs", "%s", h->fs);
 		(void)frame_add(&f, "ino", "%" PRIu32, e->ino);
 		(void)frame_add(&f, "gen", "%" PRIu32, e->gen);
@@ -193,14 +210,21 @@ send_status(struct client *cl, uint64_t txid)
 		    "-");
 		if (conn_send(cl->conn, &f) == -1)
 			return -1;
+		key.ino = e->ino;
+		key.gen = e->gen;
 	}
-	frame_init(&f, "end", txid);
+	frame_init(&f, "end", q->txid);
+	if (e != NULL) {
+		(void)frame_add(&f, "next", "1");
+		(void)frame_add(&f, "ino", "%" PRIu32, key.ino);
+		(void)frame_add(&f, "gen", "%" PRIu32, key.gen);
+	}
 	(void)frame_add(&f, "files", "%zu", h->idx.n);
 	(void)frame_add(&f, "session", "%" PRIu64, h->session);
 	(void)frame_add(&f, "migrated", "%" PRIu64, h->migrated);
 	(void)frame_add(&f, "recalled", "%" PRIu64, h->recalled);
 	(void)frame_add(&f, "failed", "%" PRIu64, h->failed);
-	(void)frame_add(&f, "campaign", "%d", h->campaign);
+	(void)frame_add(&f, "round", "%d", h->campaign);
 	return conn_send(cl->conn, &f);
 }
 
@@ -217,7 +241,7 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 
 	(void)c;
 	if (strcmp(f->op, "status") == 0)
-		return send_status(cl, f->txid);
+		return send_status(cl, f);
 	if (strcmp(f->op, "migrate") != 0 && strcmp(f->op, "recall") != 0) {
 		(void)fs_error(&a, f->txid, EINVAL, "%s: unknown request "
 		    "(migrate, recall, status)", f->op);

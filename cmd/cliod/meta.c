@@ -122,6 +122,14 @@ services_refresh(void)
 	    loop_now() < M.svcs_at + 100)
 		return;
 	M.svcs_at = loop_now();
+	/*
+	 * msg_services keeps the frames that come before its answer; the
+	 * socket has nothing left to wake the loop for them, so kick reads
+	 * them at once (an answer to a held DM event sat there until the
+	 * event timed out).
+	 */
+	if (!M.kick.armed)
+		timer_in(&M.kick, 0);
 	if (msg_services(&M.m, &f, 2000) == -1) {
 		log_warnx("services: %s", M.m.error);
 		return;

@@ -298,7 +298,8 @@ op_create(struct req *r)
 			if (!may(M->ino[w.ino], &r->c, W_OK_))
 				return fail(r, EACCES, "%s: permission denied",
 				    frame_get(r->f, "path"));
-			if ((e = truncate_to(r, w.ino, 0)) != 0)
+			if ((e = right_check(r, w.ino, 1)) != 0 ||
+			    (e = truncate_to(r, w.ino, 0)) != 0)
 				return e;
 		}
 		return answer_attr(r, w.ino);

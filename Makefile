@@ -184,6 +184,7 @@ bench: all units
 	tests/bench/messaging
 	tests/bench/io
 	tests/bench/dmapi
+	tests/bench/mount
 
 bench-membership: all
 	tests/bench/membership

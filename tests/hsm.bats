@@ -370,6 +370,33 @@ under() {
 	[ -z "$(hsm status)" ] || flunk "$(hsm status)"
 }
 
+@test "hsm: a remove no event told of: the next round's walk drops the copy" {
+	hsmcluster
+	hsm_start
+	mkfile late 1
+	mkfile kept 1
+	clfsk 2 put "$BATS_TEST_TMPDIR/late" fs1:/late
+	clfsk 2 put "$BATS_TEST_TMPDIR/kept" fs1:/kept
+	st=$(clfsk 2 stat fs1:/late)
+	copy=$ARCH/data/$(field "$st" ino).$(field "$st" gen)
+	hsm migrate fs1:/late fs1:/kept
+	[ -f "$copy" ]
+	# clhsm and node 1's clsessiond down: the remove event is lost.
+	hsm_stop
+	kill -9 "$(echo $SD_PIDS | cut -d' ' -f1)"
+	clfsk 3 rm fs1:/late
+	sessiond 1
+	mkfile young 2
+	clfsk 2 put "$BATS_TEST_TMPDIR/young" fs1:/young
+	# A round that migrates nothing (all too young) still walks.
+	hsm_start --high 1 --low 0 --min-age 100000 --interval 200
+	wait_for 15000 test ! -e "$copy" || flunk "copy kept: $(hsm status)"
+	[ -z "$(state late)" ]
+	[ "$(state kept)" = migrated ]
+	grep -q "/late: removed; its archive copy goes" "$C/n1/clhsm.log"
+	same 3 kept
+}
+
 # The session outlives clhsm while files are migrated (XDSM).
 @test "hsm: SIGTERM keeps the session for migrated files, else destroys it" {
 	hsmcluster

@@ -124,6 +124,7 @@ struct entry {
 	char		*path;		/* last known */
 	char		*oldpath;	/* before a rename, or NULL */
 	uint64_t	 gone_ms;	/* a remove event: probe after this */
+	int		 probes;	/* found still there so often */
 	uint64_t	 seen;		/* the last scan that met it */
 	int		 busy;		/* a job works on it */
 };

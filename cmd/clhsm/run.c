@@ -49,6 +49,7 @@
 #include "sock.h"
 
 #define PROBE_DELAY_MS	500		/* after a remove event */
+#define PROBES_MAX	4		/* looks while the file stays */
 #define BACKOFF_MIN_MS	10000		/* after a round fell short */
 #define EVRETRY_MS	1000		/* clsessiond gone: try again */
 #define STATUS_PAGE	1024		/* files per status answer */
@@ -440,9 +441,12 @@ ev_remove(struct hsm *h, const char *path)
 	struct entry	*e;
 
 	for (e = idx_find_path(&h->idx, path, NULL); e != NULL;
-	    e = idx_find_path(&h->idx, path, e))
-		if (strcmp(e->path, path) == 0)
-			e->gone_ms = clock_ms() + PROBE_DELAY_MS;
+	    e = idx_find_path(&h->idx, path, e)) {
+		if (strcmp(e->path, path) != 0)
+			continue;
+		e->gone_ms = clock_ms() + PROBE_DELAY_MS;
+		e->probes = 0;
+	}
 }
 
 /* path (a file or a directory) became newpath: remember both. */
@@ -575,11 +579,23 @@ probe(struct hsm *h, struct entry *e)
 	int		 rc;
 
 	e->gone_ms = 0;
-	if (e->busy)
+	if (e->busy) {
+		e->gone_ms = clock_ms() + 1000;
 		return;
+	}
+	if (e->probes >= PROBES_MAX) {
+		e->probes = 0;
+		return;
+	}
+	/*
+	 * Still there: the remove may wait for a right, or fail.  Look
+	 * again a few times, further apart (1, 2, 4, 8 s).
+	 */
 	if (fio_stat(&h->fio, e->path, &a) == 0 && a.ino == e->ino &&
-	    a.gen == e->gen)
+	    a.gen == e->gen) {
+		e->gone_ms = clock_ms() + (1000ULL << e->probes++);
 		return;
+	}
 	/* Not under its name: ask by handle (a token read: no event). */
 	if (dm_token(&h->dm, h->session, tok, sizeof(tok)) != 0) {
 		log_warnx("probe: %s", h->dm.error);
@@ -588,8 +604,10 @@ probe(struct hsm *h, struct entry *e)
 	rc = fio_read(&h->fio, e->ino, e->gen, 0, 1, tok, &b, &got);
 	if (dm_respond(&h->dm, tok, 0) != 0)
 		log_warnx("token %s: %s", tok, h->dm.error);
-	if (rc != ENOENT && rc != ESTALE)
+	if (rc != ENOENT && rc != ESTALE) {
+		e->probes = 0;
 		return;
+	}
 	log_info("%s: removed; its archive copy goes", e->path);
 	if (idx_del(&h->idx, e) == -1)
 		log_warnx("%s", h->idx.error);

@@ -172,7 +172,6 @@ look_at(struct hsm *h, struct scan *s, const char *path)
 		if ((e->path == NULL || strcmp(e->path, path) != 0) &&
 		    !e->busy && idx_path(&h->idx, e, path) == -1)
 			log_warnx("%s", h->idx.error);
-		e->gone_ms = 0;
 		e->seen = s->serial;
 		/* Migrated without a region: compare, drop the copy if same. */
 		if (e->state == ENT_MIGRATED && !e->busy &&

@@ -273,7 +273,8 @@ status_of(const char *fs, int quiet)
 		} while (strcmp(a.op, "end") != 0);
 		/* A page at a time, from after the last one. */
 		if (frame_get(&a, "next") == NULL ||
-		    frame_get(&a, "ino") == NULL || frame_get(&a, "gen") == NULL)
+		    frame_get(&a, "ino") == NULL ||
+		    frame_get(&a, "gen") == NULL)
 			break;
 		frame_init(&req, "status", req.txid + 1);
 		(void)frame_add(&req, "ino", "%s", frame_get(&a, "ino"));

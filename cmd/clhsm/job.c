@@ -881,10 +881,14 @@ rc_readback(struct hsm *h, struct job *j)
 static int
 rc_clear(struct hsm *h, struct job *j)
 {
-	int	 rc;
+	struct fs_attr	 a;
+	int		 rc;
 
 	if (!j->noregion) {
-		if ((rc = fio_mtime(&h->fio, j->path, j->attr.mtime_ns,
+		/* A cliod whose token writes still touch mtime: undo it. */
+		if (fio_stat(&h->fio, j->path, &a) == 0 &&
+		    a.mtime_ns != j->attr.mtime_ns &&
+		    (rc = fio_mtime(&h->fio, j->path, j->attr.mtime_ns,
 		    j->token)) != 0)
 			log_warnx("%s: mtime not put back: %s", j->path,
 			    h->fio.error);

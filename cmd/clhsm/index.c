@@ -128,7 +128,7 @@ ent_new(struct index *x, uint32_t ino, uint32_t gen)
 		return NULL;
 	e->ino = ino;
 	e->gen = gen;
-	RB_INSERT(entries, &x->ents, e);
+	(void)RB_INSERT(entries, &x->ents, e);
 	x->n++;
 	return e;
 }
@@ -136,7 +136,7 @@ ent_new(struct index *x, uint32_t ino, uint32_t gen)
 static void
 ent_free(struct index *x, struct entry *e)
 {
-	RB_REMOVE(entries, &x->ents, e);
+	(void)RB_REMOVE(entries, &x->ents, e);
 	x->n--;
 	free(e->path);
 	free(e->oldpath);

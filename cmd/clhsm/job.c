@@ -464,7 +464,7 @@ mig_open(struct hsm *h, struct job *j)
 	if ((j->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1)
 		return failed(j, errno, "%s: %s", tmp, strerror(errno));
-	crypto_hash_sha256_init(&j->h);
+	(void)crypto_hash_sha256_init(&j->h);
 	j->off = 0;
 	j->end = j->attr.size;
 	j->state = MIG_COPY;
@@ -489,7 +489,7 @@ mig_copy(struct hsm *h, struct job *j)
 		if (got != want)
 			return failed(j, EIO, "%s: %zu bytes read at %" PRIu64
 			    ", %zu wanted", j->path, got, j->off, want);
-		crypto_hash_sha256_update(&j->h, iobuf, got);
+		(void)crypto_hash_sha256_update(&j->h, iobuf, got);
 		if (write_sparse(j->fd, iobuf, got, j->off) == -1)
 			return failed(j, errno, "%s: archive: %s",
 			    j->path, strerror(errno));
@@ -497,7 +497,7 @@ mig_copy(struct hsm *h, struct job *j)
 		crash_point("copy");
 	}
 	if (j->off == j->end) {
-		crypto_hash_sha256_final(&j->h, j->psha);
+		(void)crypto_hash_sha256_final(&j->h, j->psha);
 		j->state = MIG_SYNC;
 	}
 	return 0;
@@ -512,7 +512,7 @@ mig_sync(struct hsm *h, struct job *j)
 		    strerror(errno));
 	/* The check reads what the disk has, not the page cache. */
 	(void)posix_fadvise(j->fd, 0, 0, POSIX_FADV_DONTNEED);
-	crypto_hash_sha256_init(&j->h);
+	(void)crypto_hash_sha256_init(&j->h);
 	j->off = 0;
 	j->state = MIG_VERIFY;
 	return 0;
@@ -535,12 +535,12 @@ mig_verify(struct hsm *h, struct job *j)
 		if (pread_full(j->fd, iobuf, want, j->off) == -1)
 			return failed(j, EIO, "%s: archive: %s", j->path,
 			    strerror(errno));
-		crypto_hash_sha256_update(&j->h, iobuf, want);
+		(void)crypto_hash_sha256_update(&j->h, iobuf, want);
 		j->off += want;
 	}
 	if (j->off < j->end)
 		return 0;
-	crypto_hash_sha256_final(&j->h, sha);
+	(void)crypto_hash_sha256_final(&j->h, sha);
 	if (sodium_memcmp(sha, j->psha, sizeof(sha)) != 0)
 		return failed(j, EIO, "%s: the archive copy reads back "
 		    "different", j->path);
@@ -759,7 +759,7 @@ rc_check(struct hsm *h, struct job *j)
 		return failed(j, EIO, "%s: %s", data, strerror(errno));
 	/* What is still the file's: a truncate may have cut it. */
 	j->end = j->e->valid < j->attr.size ? j->e->valid : j->attr.size;
-	crypto_hash_sha256_init(&j->h);
+	(void)crypto_hash_sha256_init(&j->h);
 	j->off = 0;
 	j->state = RC_VERIFY;
 	return 0;
@@ -779,7 +779,7 @@ rc_verify(struct hsm *h, struct job *j)
 	/* The prefix's hash, when the reading is at end (0 included). */
 	if (j->off == j->end && !j->psha_set) {
 		part = j->h;
-		crypto_hash_sha256_final(&part, j->psha);
+		(void)crypto_hash_sha256_final(&part, j->psha);
 		j->psha_set = 1;
 	}
 	want = size - j->off < HSM_CHUNK ? (size_t)(size - j->off) : HSM_CHUNK;
@@ -790,17 +790,17 @@ rc_verify(struct hsm *h, struct job *j)
 		if (pread_full(j->fd, iobuf, want, j->off) == -1)
 			return failed(j, EIO, "archive copy of %s: %s",
 			    j->path, strerror(errno));
-		crypto_hash_sha256_update(&j->h, iobuf, want);
+		(void)crypto_hash_sha256_update(&j->h, iobuf, want);
 		j->off += want;
 	}
 	if (j->off == j->end && !j->psha_set) {
 		part = j->h;
-		crypto_hash_sha256_final(&part, j->psha);
+		(void)crypto_hash_sha256_final(&part, j->psha);
 		j->psha_set = 1;
 	}
 	if (j->off < size)
 		return 0;
-	crypto_hash_sha256_final(&j->h, sha);
+	(void)crypto_hash_sha256_final(&j->h, sha);
 	if (sodium_memcmp(sha, j->e->sha, sizeof(sha)) != 0)
 		return failed(j, EIO, "%s: the archive copy %s/data/%" PRIu32
 		    ".%" PRIu32 " is damaged (sha256 differs)", j->path,
@@ -808,7 +808,7 @@ rc_verify(struct hsm *h, struct job *j)
 	j->off = 0;
 	j->state = RC_WRITE;
 	if (j->noregion) {
-		crypto_hash_sha256_init(&j->h);
+		(void)crypto_hash_sha256_init(&j->h);
 		j->state = RC_READBACK;
 	}
 	return 0;
@@ -835,7 +835,7 @@ rc_write(struct hsm *h, struct job *j)
 		crash_point("write");
 	}
 	if (j->off == j->end) {
-		crypto_hash_sha256_init(&j->h);
+		(void)crypto_hash_sha256_init(&j->h);
 		j->off = 0;
 		j->state = RC_READBACK;
 	}
@@ -859,12 +859,12 @@ rc_readback(struct hsm *h, struct job *j)
 			return fio_failed(h, j, rc, "read");
 		if (got != want)
 			return failed(j, EIO, "%s: short read back", j->path);
-		crypto_hash_sha256_update(&j->h, iobuf, got);
+		(void)crypto_hash_sha256_update(&j->h, iobuf, got);
 		j->off += got;
 	}
 	if (j->off < j->end)
 		return 0;
-	crypto_hash_sha256_final(&j->h, sha);
+	(void)crypto_hash_sha256_final(&j->h, sha);
 	if (sodium_memcmp(sha, j->psha, sizeof(sha)) != 0) {
 		if (!j->noregion)
 			return failed(j, EIO, "%s: recalled bytes read back "

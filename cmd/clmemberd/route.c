@@ -23,7 +23,12 @@
  * authenticated mesh and handed to the named service on the target
  * nodes.  With rcpt=1 the sender gets one receipt frame holding one
  * result per target node: the seed's cluster return-code array (L178).
- * The protocol is in man/man5/cl-wire.5, ROUTING.
+ * With rcpt=fail (one target node) it gets a receipt only when the
+ * frame did not reach the service: a call that wants a response learns
+ * of a delivery from the response, and the receipt of every successful
+ * call (a frame back from the target's router, one to the sender: two
+ * wakeups of each) is saved.  The protocol is in man/man5/cl-wire.5,
+ * ROUTING.
  */
 
 #include <sys/types.h>
@@ -279,6 +284,35 @@ rcpt_set(struct rcpt *r, uint32_t node, enum result res)
 		rcpt_done(r);
 }
 
+/* rcpt=fail: a receipt only if the frame does not get there. */
+static int
+fail_only(const struct frame *f)
+{
+	const char	*v = frame_get(f, "rcpt");
+
+	return v != NULL && strcmp(v, "fail") == 0;
+}
+
+/*
+ * The receipt of a rcpt=fail frame to one node that did not get it,
+ * sent at once: nothing is kept for one that did.
+ */
+static void
+receipt_failed(struct client *cl, uint64_t txid, const char *to,
+    uint32_t node, enum result res)
+{
+	struct frame	 f;
+	char		 k[16];
+
+	frame_init(&f, "receipt", txid);
+	frame_add(&f, "to", "%s", to);
+	frame_add(&f, "status", "failed");
+	frame_add(&f, "nodes", "1");
+	(void)snprintf(k, sizeof(k), "node.%u", node);
+	frame_add(&f, k, "%s", result_names[res]);
+	(void)control_send(cl, &f);
+}
+
 /* A peer that can take a routed frame of about n bytes now. */
 static enum result
 peer_ready(struct peer *p, size_t n)
@@ -320,7 +354,7 @@ route_send(struct client *cl, struct frame *f, const char *from)
 	const char	*to, *svc;
 	uint64_t	 max;
 	uint32_t	 node, id;
-	int		 want, isresp;
+	int		 want, isresp, failonly;
 
 	to = frame_get(f, "to");
 	if (parse_addr(to, &node, &svc) == -1)
@@ -330,6 +364,12 @@ route_send(struct client *cl, struct frame *f, const char *from)
 	isresp = flag(f, "re");
 	/* seed 003 L168: a response never asks for a receipt. */
 	want = cl != NULL && !isresp && flag(f, "rcpt");
+	/* Broadcasts keep their receipts (what got where). */
+	failonly = want && node != 0 && fail_only(f);
+	if (want && !failonly && fail_only(f)) {
+		frame_del(f, "rcpt");
+		(void)frame_add(f, "rcpt", "1");
+	}
 	targets_of(node, flag(f, "self"), &t);
 	scrub(f);
 	frame_del(f, "from");
@@ -338,6 +378,19 @@ route_send(struct client *cl, struct frame *f, const char *from)
 	    f->nkv > WIRE_KEYS_MAX - 2)
 		return control_error(cl, f->txid, "invalid", "too many keys (at "
 		    "most %d)", WIRE_KEYS_MAX - 3);
+	if (failonly) {
+		if (node == D->self) {
+			res = deliver(f, svc);
+			if (res == R_DELIVERED && strcmp(svc, BUILTIN) == 0)
+				route_builtin(f);
+		} else if ((res = peer_ready(D->peers[node],
+		    f->hdrlen + f->len + 256)) == R_WAIT)
+			res = peer_send(D->peers[node], f) == -1 ? R_DOWN :
+			    R_DELIVERED;
+		if (res != R_DELIVERED)
+			receipt_failed(cl, f->txid, to, node, res);
+		return 0;
+	}
 	if (want) {
 		/* seed 003 L182: an RC array too small halts the send. */
 		if (frame_getu64(f, "rcpt_max", &max) == 0 &&
@@ -505,9 +558,10 @@ static int
 peer_rcpt(struct peer *p, const struct frame *f)
 {
 	struct client	 kc;
-	struct svc	 ks;
+	struct svc	 ks, *s;
 	struct rcpt	 k, *r;
-	const char	*from, *res, *svc;
+	const char	*from, *res, *svc, *dest;
+	char		 to[WIRE_KEY_MAX * 2 + 8];
 	uint32_t	 node;
 	int		 i;
 
@@ -517,14 +571,27 @@ peer_rcpt(struct peer *p, const struct frame *f)
 	    res == NULL || strlcpy(ks.name, svc, sizeof(ks.name)) >=
 	    sizeof(ks.name))
 		return 0;
+	for (i = R_DELIVERED; i <= R_FULL; i++)
+		if (strcmp(res, result_names[i]) == 0)
+			break;
+	if (i > R_FULL)
+		return 0;
+	/* rcpt=fail: nothing was kept; the sender is told now. */
+	if ((dest = frame_get(f, "dest")) != NULL) {
+		if (i != R_DELIVERED && wire_valid_name(dest, strlen(dest)) &&
+		    (s = svc_find(svc)) != NULL && !s->client->doomed) {
+			(void)snprintf(to, sizeof(to), "%u.%s", p->id, dest);
+			receipt_failed(s->client, f->txid, to, p->id,
+			    (enum result)i);
+		}
+		return 0;
+	}
 	kc.svc = &ks;
 	k.client = &kc;
 	k.txid = f->txid;
 	if ((r = RB_FIND(rcpttree, &rcpts, &k)) == NULL)
 		return 0;	/* late: the receipt went out already */
-	for (i = R_DELIVERED; i <= R_FULL; i++)
-		if (strcmp(res, result_names[i]) == 0)
-			rcpt_set(r, p->id, (enum result)i);
+	rcpt_set(r, p->id, (enum result)i);
 	return 0;
 }
 
@@ -578,11 +645,15 @@ route_peer_frame(struct peer *p, struct frame *f)
 	}
 	scrub(f);
 	res = deliver(f, svc);
-	if (flag(f, "rcpt") && !flag(f, "re")) {
+	/* rcpt=fail: word only of a failure, naming the service. */
+	if (flag(f, "rcpt") && !flag(f, "re") && (res != R_DELIVERED ||
+	    !fail_only(f))) {
 		frame_init(&r, "rcpt", f->txid);
 		frame_add(&r, "from", "%s", from);
 		frame_add(&r, "node", "%u", D->self);
 		frame_add(&r, "result", "%s", result_names[res]);
+		if (fail_only(f))
+			frame_add(&r, "dest", "%s", svc);
 		(void)peer_send(p, &r);
 	}
 	if (res == R_DELIVERED && strcmp(svc, BUILTIN) == 0)

@@ -27,17 +27,22 @@ listed() {
 	"$CLSVC" -f "$(conf "$1")" services | grep -qx "service node=$2 name=$3"
 }
 
-# echo_on K: clsvc echo as service echo on node K, listed on nodes 1-3.
-echo_on() {
-	local k=$1 n
-	OUT=$C/echo.$k.out
-	bg "$CLSVC" -f "$(conf "$k")" -N echo -T 300000 -q echo
+# svc_on K NAME MODE: clsvc MODE as service NAME on node K, listed on
+# nodes 1-3.
+svc_on() {
+	local k=$1 name=$2 mode=$3 n
+	OUT=$C/$name.$k.out
+	bg "$CLSVC" -f "$(conf "$k")" -N "$name" -T 300000 -q "$mode"
 	wait_for 5000 grep -q '^registered ' "$OUT" ||
-	    flunk "echo on node $k did not register: $(cat "$OUT")"
+	    flunk "$name on node $k did not register: $(cat "$OUT")"
 	for n in 1 2 3; do
-		wait_for 5000 listed "$n" "$k" echo ||
-		    flunk "node $n does not list echo of node $k"
+		wait_for 5000 listed "$n" "$k" "$name" ||
+		    flunk "node $n does not list $name of node $k"
 	done
+}
+
+echo_on() {
+	svc_on "$1" echo echo
 }
 
 # rcptfail K ARGS...: rcptfail from node K, waiting msg_timeout_ms + 500.
@@ -78,6 +83,26 @@ rcptfail() {
 	rcptfail 1 3.echo
 	grep -Eq '^receipt txid=[0-9]+ to=3\.echo status=failed nodes=1 node\.3=(node-down|timeout)$' <<<"$output"
 	grep -qx 'done sent=1 receipts=1 responses=0 errors=0' <<<"$output"
+}
+
+@test "rcpt=fail: delivered, never answered: no receipt (the record goes silently at msg_timeout_ms)" {
+	up 3
+	svc_on 3 stall stall
+	rcptfail 1 -n 3 3.stall
+	grep -qx 'done sent=3 receipts=0 responses=0 errors=0' <<<"$output"
+}
+
+@test "seed003#6 rcpt=fail: the target node killed while the call waits for its answer: node-down" {
+	up 3
+	svc_on 3 stall stall
+	OUT=$C/rcptfail.out
+	bg "$RCPTFAIL" -f "$(conf 1)" -t 5000 3.stall
+	sleep 0.5
+	"$CLUSTERCTL" kill "$C" 3
+	wait_for 6000 grep -q '^done ' "$OUT" || flunk "rcptfail: $(cat "$OUT")"
+	cat "$OUT"
+	grep -Eq '^receipt txid=[0-9]+ to=3\.stall status=failed nodes=1 node\.3=node-down$' "$OUT"
+	grep -qx 'done sent=1 receipts=1 responses=0 errors=0' "$OUT"
 }
 
 @test "seed003#1 rcpt=fail on a broadcast is rcpt=1: one receipt with every node's result" {

@@ -27,8 +27,10 @@
  * frame did not reach the service: a call that wants a response learns
  * of a delivery from the response, and the receipt of every successful
  * call (a frame back from the target's router, one to the sender: two
- * wakeups of each) is saved.  The protocol is in man/man5/cl-wire.5,
- * ROUTING.
+ * wakeups of each) is saved.  Its record here waits, silently, for the
+ * response, a failure from the target's router or the peer's loss
+ * (node-down), and is dropped without a word at msg_timeout_ms.  The
+ * protocol is in man/man5/cl-wire.5, ROUTING.
  */
 
 #include <sys/types.h>
@@ -74,6 +76,7 @@ struct rcpt {
 	char		 to[WIRE_KEY_MAX * 2 + 8];
 	struct nodeset	 targets;
 	int		 waiting;
+	int		 failonly;	/* rcpt=fail: a receipt if failed */
 	uint8_t		 result[NODEID_MAX + 1];
 	struct timer	 timer;
 };
@@ -257,7 +260,14 @@ rcpt_free(struct rcpt *r)
 static void
 rcpt_done(struct rcpt *r)
 {
-	send_receipt(r);
+	uint32_t	 id;
+	int		 ok = 1;
+
+	NS_FOREACH(id, &r->targets)
+		if (r->result[id] != R_DELIVERED)
+			ok = 0;
+	if (!r->failonly || !ok)
+		send_receipt(r);
 	rcpt_free(r);
 }
 
@@ -268,6 +278,11 @@ rcpt_timeout(void *arg)
 	struct rcpt	*r = arg;
 	uint32_t	 id;
 
+	/* rcpt=fail: no word from its router means it got there. */
+	if (r->failonly) {
+		rcpt_free(r);
+		return;
+	}
 	NS_FOREACH(id, &r->targets)
 		if (r->result[id] == R_WAIT)
 			r->result[id] = R_TIMEOUT;
@@ -387,8 +402,34 @@ route_send(struct client *cl, struct frame *f, const char *from)
 		    f->hdrlen + f->len + 256)) == R_WAIT)
 			res = peer_send(D->peers[node], f) == -1 ? R_DOWN :
 			    R_DELIVERED;
-		if (res != R_DELIVERED)
+		if (res != R_DELIVERED) {
 			receipt_failed(cl, f->txid, to, node, res);
+			return 0;
+		}
+		/*
+		 * Sent to a peer: kept until the response or a failure, to
+		 * say node-down if the peer is lost first.  Past the bounds,
+		 * or a txid already awaited, it goes untracked: a failure
+		 * the target's router reports still gets its receipt.
+		 */
+		if (node == D->self || cl->nrcpts >= RCPT_PER_CLIENT ||
+		    nrcpts >= RCPTS_MAX || (r = calloc(1, sizeof(*r))) == NULL)
+			return 0;
+		r->client = cl;
+		r->txid = f->txid;
+		r->failonly = 1;
+		(void)strlcpy(r->to, to, sizeof(r->to));
+		r->targets = t;
+		r->result[node] = R_WAIT;
+		r->waiting = 1;
+		if (RB_INSERT(rcpttree, &rcpts, r) != NULL) {
+			free(r);
+			return 0;
+		}
+		cl->nrcpts++;
+		nrcpts++;
+		timer_setup(&r->timer, rcpt_timeout, r);
+		timer_in(&r->timer, (uint64_t)D->conf.msg_timeout_ms);
 		return 0;
 	}
 	if (want) {
@@ -553,6 +594,26 @@ route_client_gone(struct client *cl)
 	announce(NULL);
 }
 
+/*
+ * A response from p's node to local service svc: a rcpt=fail call it
+ * answers got there, and its record goes without a receipt.
+ */
+static void
+answered(struct peer *p, const char *svc, uint64_t txid)
+{
+	struct client	 kc;
+	struct svc	 ks;
+	struct rcpt	 k, *r;
+
+	if (strlcpy(ks.name, svc, sizeof(ks.name)) >= sizeof(ks.name))
+		return;
+	kc.svc = &ks;
+	k.client = &kc;
+	k.txid = txid;
+	if ((r = RB_FIND(rcpttree, &rcpts, &k)) != NULL && r->failonly)
+		rcpt_set(r, p->id, R_DELIVERED);
+}
+
 /* A receiving router's word on a frame we sent: seed 003 L188. */
 static int
 peer_rcpt(struct peer *p, const struct frame *f)
@@ -576,23 +637,21 @@ peer_rcpt(struct peer *p, const struct frame *f)
 			break;
 	if (i > R_FULL)
 		return 0;
-	/* rcpt=fail: nothing was kept; the sender is told now. */
-	if ((dest = frame_get(f, "dest")) != NULL) {
-		if (i != R_DELIVERED && wire_valid_name(dest, strlen(dest)) &&
-		    (s = svc_find(svc)) != NULL && !s->client->doomed) {
-			(void)snprintf(to, sizeof(to), "%u.%s", p->id, dest);
-			receipt_failed(s->client, f->txid, to, p->id,
-			    (enum result)i);
-		}
-		return 0;
-	}
 	kc.svc = &ks;
 	k.client = &kc;
 	k.txid = f->txid;
-	if ((r = RB_FIND(rcpttree, &rcpts, &k)) == NULL)
-		return 0;	/* late: the receipt went out already */
-	rcpt_set(r, p->id, (enum result)i);
-	return 0;
+	if ((r = RB_FIND(rcpttree, &rcpts, &k)) != NULL) {
+		rcpt_set(r, p->id, (enum result)i);
+		return 0;
+	}
+	/* rcpt=fail with nothing kept: the sender is told now. */
+	if ((dest = frame_get(f, "dest")) != NULL && i != R_DELIVERED &&
+	    wire_valid_name(dest, strlen(dest)) &&
+	    (s = svc_find(svc)) != NULL && !s->client->doomed) {
+		(void)snprintf(to, sizeof(to), "%u.%s", p->id, dest);
+		receipt_failed(s->client, f->txid, to, p->id, (enum result)i);
+	}
+	return 0;	/* else late: the receipt went out already */
 }
 
 static int
@@ -645,6 +704,8 @@ route_peer_frame(struct peer *p, struct frame *f)
 	}
 	scrub(f);
 	res = deliver(f, svc);
+	if (res == R_DELIVERED && nrcpts > 0 && flag(f, "re"))
+		answered(p, svc, f->txid);
 	/* rcpt=fail: word only of a failure, naming the service. */
 	if (flag(f, "rcpt") && !flag(f, "re") && (res != R_DELIVERED ||
 	    !fail_only(f))) {

@@ -170,3 +170,64 @@ stopresp() {
 		    flunk "dmresp $k: $output"
 	done
 }
+
+# quietclient SOCK ID: follow session ID's events on clsessiond's socket,
+# answer the first with respond quiet=1, then respond quiet=1 to an
+# unknown token, then ask list; prints one line per frame that came back
+# ("OP txid=T") until the list's end.
+quietclient() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.settimeout(20)
+def send(op, txid, **kv):
+    h = "CL1 %s %d\n" % (op, txid) + "".join("%s=%s\n" % i for i in kv.items())
+    s.sendall((h + "len=0\n\n").encode())
+buf = b""
+def frame():
+    global buf
+    while b"\n\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            sys.exit("closed")
+        buf += d
+    head, buf = buf.split(b"\n\n", 1)
+    lines = head.decode().split("\n")
+    op, txid = lines[0].split()[1:3]
+    kv = dict(l.split("=", 1) for l in lines[1:])
+    n = int(kv.get("len", "0"))
+    buf = buf[n:]
+    return op, int(txid), kv
+send("events", 1, id=sys.argv[2], follow="1")
+op, txid, kv = frame()
+while op != "event":
+    op, txid, kv = frame()
+print("event token=%s" % kv["token"], flush=True)
+send("respond", 2, token=kv["token"], reply="continue", quiet="1")
+send("respond", 3, token="no.such", reply="continue", quiet="1")
+send("list", 4)
+while True:
+    op, txid, kv = frame()
+    print("%s txid=%d" % (op, txid), flush=True)
+    if op == "end" and txid == 4:
+        break
+PY
+}
+
+@test "dmapi-parallel: respond quiet=1 is answered only when it fails" {
+	dmcluster
+	id=$(cls 2 create quiet) || flunk "create"
+	run cls 2 disp set fs1 create "$id" --sync --node 2
+	[ "$status" -eq 0 ] || flunk "disp set: $output"
+	OUT=$BATS_TEST_TMPDIR/quiet.out
+	bg quietclient "$C/n2/run/clsessiond.sock" "$id"
+	echo hi >"$BATS_TEST_TMPDIR/src"
+	run clfsk 2 put "$BATS_TEST_TMPDIR/src" fs1:/q
+	[ "$status" -eq 0 ] || flunk "put: $output"
+	wait_for 10000 grep -q '^end txid=4$' "$OUT" || flunk "$(cat "$OUT")"
+	cat "$OUT"
+	grep -q '^event token=' "$OUT"
+	! grep -q 'txid=2$' "$OUT" || flunk "the good respond was answered"
+	grep -qx 'error txid=3' "$OUT"
+}

@@ -96,7 +96,10 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 	int		 priv;
 
 	(void)c;
-	priv = privileged(cl);
+	/* Asked once per connection: the group database is files. */
+	if (cl->priv == -1)
+		cl->priv = privileged(cl);
+	priv = cl->priv;
 	frame_init(&a, "", f->txid);
 	la.cl = cl;
 	la.txid = f->txid;
@@ -121,8 +124,13 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 		mgr_forward(f, &a);
 	} else if (strcmp(f->op, "events") == 0)
 		ev_list(cl, f, &a);
-	else if (strcmp(f->op, "respond") == 0)
+	else if (strcmp(f->op, "respond") == 0) {
 		ev_respond(f, &a);
+		/* quiet=1: a DM application that wants only failures. */
+		if (strcmp(a.op, "ok") == 0 && frame_get(f, "quiet") != NULL &&
+		    strcmp(frame_get(f, "quiet"), "1") == 0)
+			a.op[0] = '\0';
+	}
 	else if (strcmp(f->op, "token") == 0)
 		right_token(cl, f, &a);
 	else if (strcmp(f->op, "right") == 0)
@@ -174,6 +182,7 @@ client_accept(int fd, short ev, void *arg)
 		cl->uid = (uid_t)65534;
 		cl->gid = (gid_t)65534;
 	}
+	cl->priv = -1;
 	cl->conn = conn_new(s, 64 * 1024, 16 * 1024 * 1024, client_frame,
 	    client_closed, cl);
 	if (cl->conn == NULL) {

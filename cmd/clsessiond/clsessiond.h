@@ -60,6 +60,7 @@ struct client {
 	uid_t		 uid;
 	gid_t		 gid;
 	uint64_t	 follow;	/* session followed, 0 if none */
+	int		 priv;		/* privileged(): 1, 0, -1 not asked */
 };
 
 /* A list request being answered, one frame per record. */

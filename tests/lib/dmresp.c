@@ -23,10 +23,10 @@
  *
  * Connects to RUNDIR/clsessiond.sock of the node, asks for the events of
  * session ID with follow=1 (as clsession events ID --follow does) and,
- * on the same connection, sends respond token=T reply=continue for each
- * sync event as soon as it is read, without waiting for the answer
- * (answers and events come back interleaved; an error answer is
- * counted).  The responds to the events that have arrived together go
+ * on the same connection, sends respond token=T reply=continue quiet=1
+ * for each sync event as soon as it is read, without waiting for the
+ * answer (clsessiond answers only a failed respond, with an error that
+ * is counted, and those come interleaved with the events).  The responds to the events that have arrived together go
  * out in one write(2), as a DM application that reads its events in
  * batches would send them.  With -l, every event is appended to LOG as the line
  * clsession(1) prints ("event key=value ...").  Prints "following" on
@@ -119,6 +119,7 @@ one(const struct frame *f)
 	frame_init(&req, "respond", txid++);
 	frame_add(&req, "token", "%s", tok);
 	frame_add(&req, "reply", "continue");
+	frame_add(&req, "quiet", "1");
 	if (wire_encode(&out, &req) == -1) {
 		report();
 		errx(1, "cannot encode a respond for %s", tok);

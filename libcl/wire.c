@@ -36,7 +36,8 @@
 void
 wire_parser_init(struct wire_parser *p, size_t maxpayload)
 {
-	memset(p, 0, sizeof(*p));
+	/* kline and keq are written before they are read. */
+	memset(p, 0, offsetof(struct wire_parser, kline));
 	p->maxpayload = maxpayload;
 }
 
@@ -110,7 +111,10 @@ bad_byte(const uint8_t *s, size_t n)
 {
 	size_t	 i;
 
+	/* NUL and CR are control characters too: one test per byte. */
 	for (i = 0; i < n; i++) {
+		if (s[i] >= 0x20 && s[i] != 0x7f)
+			continue;
 		if (s[i] == '\0')
 			return "NUL byte in header";
 		if (s[i] == '\r')
@@ -175,9 +179,9 @@ check_len(struct wire_parser *p, const char *v, size_t n)
 	return WIRE_MORE;
 }
 
-/* "<key>=<value>", without its newline. */
+/* "<key>=<value>", without its newline; *eqat: where '=' is. */
 static enum wire_result
-check_kv(struct wire_parser *p, const uint8_t *s, size_t n)
+check_kv(struct wire_parser *p, const uint8_t *s, size_t n, size_t *eqat)
 {
 	const uint8_t	*eq;
 	const char	*why;
@@ -189,6 +193,7 @@ check_kv(struct wire_parser *p, const uint8_t *s, size_t n)
 		return bad(p, "header line without '='");
 	}
 	klen = (size_t)(eq - s);
+	*eqat = klen;
 	if (klen == 0)
 		return bad(p, "empty key");
 	if (klen > WIRE_KEY_MAX)
@@ -219,29 +224,39 @@ check_prefix(struct wire_parser *p, const uint8_t *buf, size_t n)
 	return bad(p, "no protocol version");
 }
 
-/* Copy the checked header into f->store and point the keys into it. */
+/*
+ * Copy the checked header into f->store and point the keys into it, at
+ * the places the check found: no byte of it is searched again.
+ */
 static enum wire_result
 fill(struct wire_parser *p, const uint8_t *buf, struct frame *f)
 {
-	char	*s, *nl, *sp, *eq;
-	int	 i;
+	char	*s, *sp, *eq;
+	size_t	 oplen, end;
+	int	 i, j, nlines = p->lines - 1;
 
-	memset(f, 0, offsetof(struct frame, store));
+	/* The keys past nkv are never read: only the fields are reset. */
+	f->nkv = 0;
+	f->err = 0;
 	memcpy(f->store, buf, p->hdrlen);
 	f->store[p->hdrlen] = '\0';
 
+	/* "CL1 op txid": its newline is before the first key line's start. */
 	s = f->store + VERSION_LEN + 1;
-	nl = strchr(s, '\n');
-	*nl = '\0';
-	sp = strchr(s, ' ');
-	*sp = '\0';
-	(void)strlcpy(f->op, s, sizeof(f->op));
-	(void)wire_parse_u64(sp + 1, strlen(sp + 1), UINT64_MAX, &f->txid);
+	f->store[p->kline[0] - 1] = '\0';
+	sp = memchr(s, ' ', (size_t)(p->kline[0] - 1 - (VERSION_LEN + 1)));
+	oplen = (size_t)(sp - s);
+	memcpy(f->op, s, oplen);
+	f->op[oplen] = '\0';
+	(void)wire_parse_u64(sp + 1, (size_t)(f->store + p->kline[0] - 1 -
+	    (sp + 1)), UINT64_MAX, &f->txid);
 
-	for (s = nl + 1; *s != '\n'; s = nl + 1) {
-		nl = strchr(s, '\n');
-		*nl = '\0';
-		eq = strchr(s, '=');
+	for (j = 0; j < nlines; j++) {
+		s = f->store + p->kline[j];
+		eq = f->store + p->keq[j];
+		/* The line ends before the next one, or the blank line. */
+		end = (j + 1 < nlines ? p->kline[j + 1] : p->hdrlen - 1) - 1;
+		f->store[end] = '\0';
 		*eq = '\0';
 		if (eq - s == 3 && memcmp(s, "len", 3) == 0)	/* f->len */
 			continue;
@@ -278,7 +293,7 @@ wire_parse(struct wire_parser *p, const uint8_t *buf, size_t n,
 	const uint8_t	*line, *nl;
 	const char	*why;
 	enum wire_result r;
-	size_t		 scan;
+	size_t		 scan, eqat = 0;
 
 	if (p->reason != NULL)
 		return WIRE_ERROR;
@@ -311,8 +326,11 @@ wire_parse(struct wire_parser *p, const uint8_t *buf, size_t n,
 				return bad(p, "missing len");
 			goto payload;
 		} else {
-			r = check_kv(p, line, (size_t)(nl - line));
+			r = check_kv(p, line, (size_t)(nl - line), &eqat);
 			p->lastline = p->off;
+			/* lines <= WIRE_KEYS_MAX + 1 here; off < 8192. */
+			p->kline[p->lines - 1] = (uint16_t)p->off;
+			p->keq[p->lines - 1] = (uint16_t)(p->off + eqat);
 		}
 		if (r == WIRE_ERROR)
 			return r;
@@ -477,7 +495,7 @@ frame_del(struct frame *f, const char *key)
 	int	 i;
 
 	for (i = 0; i < f->nkv; i++) {
-		if (strcmp(f->kv[i].key, key) != 0)
+		if (f->kv[i].key[0] != key[0] || strcmp(f->kv[i].key, key) != 0)
 			continue;
 		memmove(&f->kv[i], &f->kv[i + 1],
 		    (size_t)(f->nkv - i - 1) * sizeof(f->kv[0]));

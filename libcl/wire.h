@@ -77,6 +77,9 @@ struct wire_parser {
 	int		 lines;
 	int		 havelen;
 	const char	*reason;
+	/* Where each checked key line starts and has its '=': for fill. */
+	uint16_t	 kline[WIRE_KEYS_MAX + 2];
+	uint16_t	 keq[WIRE_KEYS_MAX + 2];
 };
 
 void		 wire_parser_init(struct wire_parser *, size_t);

@@ -44,6 +44,8 @@
 #include "log.h"
 
 #define RCPTS_MAX	8192		/* receipts awaited, all clients */
+#define HOLD_MS		2		/* ms a delivered rcpt waits */
+#define HOLD_MAX	1024		/* rcpt frames held, all peers */
 #define DEDUP_SLOTS	(1 << 17)	/* recently delivered (src, txid) */
 #define BUILTIN		"clmemberd"	/* the router's own service */
 
@@ -93,7 +95,26 @@ RB_HEAD(rcpttree, rcpt);
 RB_GENERATE_INTERNAL(rcpttree, rcpt, entry, rcpt_cmp,
     __attribute__((__unused__)) static)
 
+/*
+ * A "delivered" rcpt frame for a request that wants a response, held
+ * back up to HOLD_MS so that it goes to the sender's router in the
+ * same write as the response: that router then reads both at once and
+ * gives its client the receipt and the response in one write, instead
+ * of waking twice, and the client too.  Nothing changes in what is
+ * sent, or in its order: the rcpt still goes first.
+ */
+struct held {
+	TAILQ_ENTRY(held) entry;
+	uint32_t	 peer;
+	uint64_t	 txid;
+	uint64_t	 at;		/* ms, when it was delivered */
+	char		 from[WIRE_KEY_MAX * 2 + 8];	/* the sender */
+};
+
 static struct svctree	 svcs = RB_INITIALIZER(&svcs);
+static TAILQ_HEAD(, held) helds = TAILQ_HEAD_INITIALIZER(helds);
+static int		 nhelds;
+static struct timer	 heldt;
 static struct rcpttree	 rcpts = RB_INITIALIZER(&rcpts);
 static int		 nsvcs, nrcpts;
 static uint64_t		*dedup;
@@ -328,6 +349,79 @@ receipt_failed(struct client *cl, uint64_t txid, const char *to,
 	(void)control_send(cl, &f);
 }
 
+static int
+rcpt_to(struct peer *p, uint64_t txid, const char *from, enum result res)
+{
+	struct frame	 r;
+
+	frame_init(&r, "rcpt", txid);
+	frame_add(&r, "from", "%s", from);
+	frame_add(&r, "node", "%u", D->self);
+	frame_add(&r, "result", "%s", result_names[res]);
+	return peer_send(p, &r);
+}
+
+static void
+held_send(struct held *h)
+{
+	struct peer	*p = D->peers[h->peer];
+
+	TAILQ_REMOVE(&helds, h, entry);
+	nhelds--;
+	if (p != NULL && p->conn != NULL)
+		(void)rcpt_to(p, h->txid, h->from, R_DELIVERED);
+	free(h);
+}
+
+/* HOLD_MS gone: the held rcpt frames go without their responses. */
+static void
+held_timeout(void *arg)
+{
+	struct held	*h;
+	uint64_t	 now = loop_now();
+
+	(void)arg;
+	while ((h = TAILQ_FIRST(&helds)) != NULL && h->at + HOLD_MS <= now)
+		held_send(h);
+	if (h != NULL)
+		timer_at(&heldt, h->at + HOLD_MS);
+}
+
+/* Hold a delivered rcpt for (from, txid) to p; 0, or -1: send it now. */
+static int
+held_add(struct peer *p, uint64_t txid, const char *from)
+{
+	struct held	*h;
+
+	if (nhelds >= HOLD_MAX || (h = calloc(1, sizeof(*h))) == NULL)
+		return -1;
+	if (strlcpy(h->from, from, sizeof(h->from)) >= sizeof(h->from)) {
+		free(h);
+		return -1;
+	}
+	h->peer = p->id;
+	h->txid = txid;
+	h->at = loop_now();
+	TAILQ_INSERT_TAIL(&helds, h, entry);
+	if (nhelds++ == 0)
+		timer_at(&heldt, h->at + HOLD_MS);
+	return 0;
+}
+
+/* A response to `to` on node: its request's held rcpt goes first. */
+static void
+held_release(uint32_t node, uint64_t txid, const char *to)
+{
+	struct held	*h;
+
+	TAILQ_FOREACH(h, &helds, entry)
+		if (h->txid == txid && h->peer == node &&
+		    strcmp(h->from, to) == 0) {
+			held_send(h);
+			return;
+		}
+}
+
 /* A peer that can take a routed frame of about n bytes now. */
 static enum result
 peer_ready(struct peer *p, size_t n)
@@ -461,10 +555,14 @@ route_send(struct client *cl, struct frame *f, const char *from)
 			res = deliver(f, svc);
 			if (res == R_DELIVERED && strcmp(svc, BUILTIN) == 0)
 				route_builtin(f);
-		} else if ((res = peer_ready(D->peers[id],
-		    f->hdrlen + f->len + 256)) == R_WAIT &&
-		    peer_send(D->peers[id], f) == -1)
-			res = R_DOWN;
+		} else {
+			if (isresp && nhelds > 0)
+				held_release(id, f->txid, to);
+			if ((res = peer_ready(D->peers[id],
+			    f->hdrlen + f->len + 256)) == R_WAIT &&
+			    peer_send(D->peers[id], f) == -1)
+				res = R_DOWN;
+		}
 		if (r != NULL) {
 			r->result[id] = (uint8_t)res;
 			if (res == R_WAIT)
@@ -707,16 +805,18 @@ route_peer_frame(struct peer *p, struct frame *f)
 	if (res == R_DELIVERED && nrcpts > 0 && flag(f, "re"))
 		answered(p, svc, f->txid);
 	/* rcpt=fail: word only of a failure, naming the service. */
-	if (flag(f, "rcpt") && !flag(f, "re") && (res != R_DELIVERED ||
-	    !fail_only(f))) {
+	if (flag(f, "rcpt") && !flag(f, "re") && res != R_DELIVERED &&
+	    fail_only(f)) {
 		frame_init(&r, "rcpt", f->txid);
 		frame_add(&r, "from", "%s", from);
 		frame_add(&r, "node", "%u", D->self);
 		frame_add(&r, "result", "%s", result_names[res]);
-		if (fail_only(f))
-			frame_add(&r, "dest", "%s", svc);
+		frame_add(&r, "dest", "%s", svc);
 		(void)peer_send(p, &r);
-	}
+	} else if (flag(f, "rcpt") && !flag(f, "re") && !fail_only(f) &&
+	    (res != R_DELIVERED || !flag(f, "resp") ||
+	    strcmp(svc, BUILTIN) == 0 || held_add(p, f->txid, from) == -1))
+		(void)rcpt_to(p, f->txid, from, res);
 	if (res == R_DELIVERED && strcmp(svc, BUILTIN) == 0)
 		route_builtin(f);
 	return 1;
@@ -734,10 +834,18 @@ void
 route_peer_down(struct peer *p)
 {
 	struct rcpt	*r, *next;
+	struct held	*h, *hnext;
 
 	p->nsvcs = 0;
 	RB_FOREACH_SAFE(r, rcpttree, &rcpts, next)
 		rcpt_set(r, p->id, R_DOWN);
+	/* Its router gives up on them itself (node-down). */
+	TAILQ_FOREACH_SAFE(h, &helds, entry, hnext)
+		if (h->peer == p->id) {
+			TAILQ_REMOVE(&helds, h, entry);
+			nhelds--;
+			free(h);
+		}
 }
 
 /* "service node=N name=S" for every service this node knows of. */
@@ -774,4 +882,5 @@ route_init(void)
 {
 	if ((dedup = calloc(DEDUP_SLOTS, sizeof(*dedup))) == NULL)
 		fatal("route_init");
+	timer_setup(&heldt, held_timeout, NULL);
 }

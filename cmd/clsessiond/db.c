@@ -58,6 +58,7 @@ static struct scopytree	 scopies = RB_INITIALIZER(&scopies);
 static uint64_t		 watchtx, lstx;	/* requests on M, 0 when done */
 static int		 fresh;		/* the next ls answer replaces all */
 static int		 copied;	/* the copy is whole and watched */
+static uint64_t		 dropped;	/* M.dropped when last looked at */
 
 /* One request on the DB connection: 1 ok, 0 refused (*f says), -1. */
 int
@@ -370,6 +371,18 @@ sess_here(uint64_t id, uint32_t *node)
 	struct scopy	 k, *c;
 	int		 rc;
 
+	/* Frames kept during a call and then dropped: a change may be lost. */
+	if (M.dropped != dropped) {
+		dropped = M.dropped;
+		if (watchtx != 0) {
+			log_warnx("%llu frames from clmemberd dropped: the "
+			    "sessions are read again",
+			    (unsigned long long)M.dropped);
+			copied = 0;
+			lstx = copy_ask("ls");
+			fresh = 1;
+		}
+	}
 	k.id = id;
 	if (copied && (c = RB_FIND(scopytree, &scopies, &k)) != NULL &&
 	    c->node == self) {

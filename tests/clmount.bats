@@ -419,8 +419,15 @@ EOF
 	bg dd if=/dev/urandom of="$M2/$D/big" bs=1M count=400
 	dd=$LAST_PID
 	wait_for 20000 sh -c "[ \$(stat -c %s '$M1/$D/big' 2>/dev/null || echo 0) -ge 20000000 ]"
-	kill -9 "$(cat "$C/clmount.2.pid")"
+	pid=$(cat "$C/clmount.2.pid")
+	kill -9 "$pid"
 	wait "$dd" || true
+	# The kernel aborts the connection once the process is gone: on a
+	# loaded machine that is not at once.
+	wait_for 10000 sh -c "[ ! -e /proc/$pid ] ||
+	    grep -q '^State:.*Z' /proc/$pid/status" ||
+	    flunk "clmount $pid still there"
+	wait_for 5000 sh -c "! stat '$M2' >/dev/null 2>&1"
 	run stat "$M2"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Transport endpoint is not connected"* ]] || flunk "$output"

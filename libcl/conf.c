@@ -123,8 +123,12 @@ cfg_errfn(cfg_t *cfg, const char *fmt, va_list ap)
 	n = strlen(t);
 	if (strncmp(msg, t, n) == 0 && strlen(msg) > n) {
 		msg[strlen(msg) - 1] = '\0';
-		report(file, line, "node %s: duplicate node id (defined "
-		    "twice)", msg + n);
+		if (msg[n + strspn(msg + n, "0123456789")] == '\0')
+			report(file, line, "node %s: duplicate node id "
+			    "(defined twice)", msg + n);
+		else
+			report(file, line, "\"%s\": section defined twice",
+			    msg + n);
 		return;
 	}
 	report(file, line, "%s", msg);
@@ -530,6 +534,175 @@ load_volumes(struct cl_conf *c, cfg_t *cfg)
 	}
 }
 
+static int
+copy_cmd(struct cl_conf *c, cfg_t *sec, const char *name, const char *key,
+    char *dst, size_t n)
+{
+	const char	*v;
+
+	if ((v = cfg_getstr(sec, key)) == NULL)
+		v = "";
+	if (strlcpy(dst, v, n) >= n) {
+		report(c->path, sec->line, "service %s: %s longer than %zu "
+		    "bytes", name, key, n - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+svc_name_ok(const char *s)
+{
+	size_t	 i, n = strlen(s);
+
+	if (n == 0 || n > CONF_SVCNAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && s[i] != '-' &&
+		    s[i] != '_' && s[i] != '.')
+			return 0;
+	return 1;
+}
+
+static int
+svc_nodes(struct cl_conf *c, cfg_t *sec, struct cl_service *sv)
+{
+	long	 id;
+	size_t	 i;
+	int	 j;
+
+	if (cfg_size(sec, "nodes") > CONF_NODES_MAX) {
+		report(c->path, sec->line, "service %s: nodes: more than %d",
+		    sv->name, CONF_NODES_MAX);
+		return -1;
+	}
+	for (i = 0; i < cfg_size(sec, "nodes"); i++) {
+		id = cfg_getnint(sec, "nodes", i);
+		if (id < 1 || id > CONF_NODEID_MAX ||
+		    conf_node(c, (uint32_t)id) == NULL) {
+			report(c->path, sec->line, "service %s: nodes: %ld is "
+			    "not a node of the cluster", sv->name, id);
+			return -1;
+		}
+		for (j = 0; j < sv->nnodes; j++)
+			if (sv->nodes[j] == (uint32_t)id) {
+				report(c->path, sec->line, "service %s: nodes: "
+				    "%ld named twice", sv->name, id);
+				return -1;
+			}
+		sv->nodes[sv->nnodes++] = (uint32_t)id;
+	}
+	id = cfg_getint(sec, "preferred");
+	if (id != 0 && (id < 0 || id > CONF_NODEID_MAX ||
+	    !conf_service_allows(sv, (uint32_t)id) ||
+	    conf_node(c, (uint32_t)id) == NULL)) {
+		report(c->path, sec->line, "service %s: preferred = %ld: not "
+		    "one of its nodes", sv->name, id);
+		return -1;
+	}
+	sv->preferred = (uint32_t)id;
+	return 0;
+}
+
+static int
+svc_enums(struct cl_conf *c, cfg_t *sec, struct cl_service *sv)
+{
+	const char	*v;
+
+	v = cfg_getstr(sec, "instances");
+	if (strcmp(v, "all") == 0)
+		sv->all = 1;
+	else if (strcmp(v, "1") != 0) {
+		report(c->path, sec->line, "service %s: instances = \"%s\": "
+		    "must be 1 or all", sv->name, v);
+		return -1;
+	}
+	v = cfg_getstr(sec, "restart");
+	if (strcmp(v, "no") == 0)
+		sv->restart = SVC_RESTART_NO;
+	else if (strcmp(v, "on-failure") == 0)
+		sv->restart = SVC_RESTART_ON_FAILURE;
+	else if (strcmp(v, "always") == 0)
+		sv->restart = SVC_RESTART_ALWAYS;
+	else {
+		report(c->path, sec->line, "service %s: restart = \"%s\": "
+		    "must be no, on-failure or always", sv->name, v);
+		return -1;
+	}
+	return 0;
+}
+
+/* A number of sec in lo..hi, or -1 (reported). */
+static int
+svc_int(struct cl_conf *c, cfg_t *sec, const char *name, const char *key,
+    long lo, long hi)
+{
+	long	 v = cfg_getint(sec, key);
+
+	if (v < lo || v > hi) {
+		report(c->path, sec->line, "service %s: %s = %ld: must be %ld "
+		    "to %ld", name, key, v, lo, hi);
+		return -1;
+	}
+	return (int)v;
+}
+
+static void
+load_service(struct cl_conf *c, cfg_t *sec)
+{
+	struct cl_service	*sv;
+	const char		*title = cfg_title(sec);
+
+	if (!svc_name_ok(title)) {
+		report(c->path, sec->line, "service \"%s\": a name is 1 to %d "
+		    "of a-z, 0-9, '-', '_' and '.'", title, CONF_SVCNAME_MAX);
+		return;
+	}
+	if (c->nservices == CONF_SERVICES_MAX) {
+		report(c->path, sec->line, "service %s: more than %d services",
+		    title, CONF_SERVICES_MAX);
+		return;
+	}
+	sv = &c->services[c->nservices];
+	memset(sv, 0, sizeof(*sv));
+	sv->line = sec->line;
+	(void)strlcpy(sv->name, title, sizeof(sv->name));
+	if (copy_cmd(c, sec, title, "exec", sv->exec, sizeof(sv->exec)) ==
+	    -1 || copy_cmd(c, sec, title, "notify", sv->notify,
+	    sizeof(sv->notify)) == -1 || copy_cmd(c, sec, title, "recovery",
+	    sv->recovery, sizeof(sv->recovery)) == -1 || copy_cmd(c, sec,
+	    title, "output", sv->output, sizeof(sv->output)) == -1)
+		return;
+	if (sv->exec[strspn(sv->exec, " \t")] == '\0') {
+		report(c->path, sec->line, "service %s: no exec (the command "
+		    "that runs it)", title);
+		return;
+	}
+	if (svc_nodes(c, sec, sv) == -1 || svc_enums(c, sec, sv) == -1)
+		return;
+	if ((sv->layer = svc_int(c, sec, title, "layer", 1, 999)) == -1 ||
+	    (sv->restart_ms = svc_int(c, sec, title, "restart_ms", 1,
+	    3600000)) == -1 || (sv->restart_max_ms = svc_int(c, sec, title,
+	    "restart_max_ms", 1, 3600000)) == -1 || (sv->burst = svc_int(c,
+	    sec, title, "burst", 1, 1000)) == -1 || (sv->burst_ms =
+	    svc_int(c, sec, title, "burst_ms", 1, 3600000)) == -1 ||
+	    (sv->stop_ms = svc_int(c, sec, title, "stop_ms", 1, 3600000)) ==
+	    -1)
+		return;
+	sv->failback = cfg_getbool(sec, "failback") == cfg_true;
+	c->nservices++;
+}
+
+static void
+load_services(struct cl_conf *c, cfg_t *cfg)
+{
+	size_t	 i;
+
+	for (i = 0; i < cfg_size(cfg, "service"); i++)
+		load_service(c, cfg_getnsec(cfg, "service", i));
+}
+
 static void
 check_nodes(struct cl_conf *c)
 {
@@ -683,6 +856,24 @@ conf_load(struct cl_conf *c, const char *path)
 		    CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
+	cfg_opt_t svc_opts[] = {
+		CFG_STR("exec", NULL, CFGF_NODEFAULT),
+		CFG_INT_LIST("nodes", NULL, CFGF_NONE),
+		CFG_INT("preferred", 0, CFGF_NONE),
+		CFG_STR("instances", "1", CFGF_NONE),
+		CFG_INT("layer", 500, CFGF_NONE),
+		CFG_STR("restart", "on-failure", CFGF_NONE),
+		CFG_INT("restart_ms", 100, CFGF_NONE),
+		CFG_INT("restart_max_ms", 5000, CFGF_NONE),
+		CFG_INT("burst", 5, CFGF_NONE),
+		CFG_INT("burst_ms", 10000, CFGF_NONE),
+		CFG_INT("stop_ms", 10000, CFGF_NONE),
+		CFG_BOOL("failback", cfg_false, CFGF_NONE),
+		CFG_STR("output", "", CFGF_NONE),
+		CFG_STR("notify", "", CFGF_NONE),
+		CFG_STR("recovery", "", CFGF_NONE),
+		CFG_END()
+	};
 	cfg_opt_t opts[] = {
 		CFG_STR("cluster", "cl", CFGF_NONE),
 		CFG_STR("keyfile", "/etc/cl/cl.key", CFGF_NONE),
@@ -702,6 +893,8 @@ conf_load(struct cl_conf *c, const char *path)
 		CFG_SEC("node", node_opts, CFGF_MULTI | CFGF_TITLE |
 		    CFGF_NO_TITLE_DUPES),
 		CFG_SEC("volume", vol_opts, CFGF_MULTI | CFGF_TITLE |
+		    CFGF_NO_TITLE_DUPES),
+		CFG_SEC("service", svc_opts, CFGF_MULTI | CFGF_TITLE |
 		    CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
@@ -753,6 +946,7 @@ conf_load(struct cl_conf *c, const char *path)
 	for (i = 0; i < cfg_size(cfg, "node"); i++)
 		(void)load_node(c, cfg_getnsec(cfg, "node", i));
 	load_volumes(c, cfg);
+	load_services(c, cfg);
 	check_nodes(c);
 	cfg_free(cfg);
 	return nerrors > 0 ? -1 : 0;
@@ -778,6 +972,31 @@ conf_volume(const struct cl_conf *c, const char *name)
 		if (strcmp(c->volumes[i].name, name) == 0)
 			return &c->volumes[i];
 	return NULL;
+}
+
+const struct cl_service *
+conf_service(const struct cl_conf *c, const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < c->nservices; i++)
+		if (strcmp(c->services[i].name, name) == 0)
+			return &c->services[i];
+	return NULL;
+}
+
+/* May sv run on node?  No nodes list: every node. */
+int
+conf_service_allows(const struct cl_service *sv, uint32_t node)
+{
+	int	 i;
+
+	if (sv->nnodes == 0)
+		return 1;
+	for (i = 0; i < sv->nnodes; i++)
+		if (sv->nodes[i] == node)
+			return 1;
+	return 0;
 }
 
 /* The path node opens v at; NULL if that node cannot reach it. */
@@ -846,6 +1065,42 @@ print_overrides(FILE *fp, const struct cl_conf *c, uint32_t node)
 	}
 }
 
+static void
+print_service(FILE *fp, const struct cl_service *sv)
+{
+	static const char *restart[] = { "no", "on-failure", "always" };
+	int	 i;
+
+	(void)fprintf(fp, "\nservice %s {\n\t", sv->name);
+	print_str(fp, "exec", sv->exec);
+	if (sv->nnodes > 0) {
+		(void)fprintf(fp, "\tnodes = {");
+		for (i = 0; i < sv->nnodes; i++)
+			(void)fprintf(fp, "%s%u", i > 0 ? ", " : "",
+			    sv->nodes[i]);
+		(void)fprintf(fp, "}\n");
+	}
+	if (sv->preferred != 0)
+		(void)fprintf(fp, "\tpreferred = %u\n", sv->preferred);
+	(void)fprintf(fp, "\tinstances = \"%s\"\n", sv->all ? "all" : "1");
+	(void)fprintf(fp, "\tlayer = %d\n", sv->layer);
+	(void)fprintf(fp, "\trestart = \"%s\"\n", restart[sv->restart]);
+	(void)fprintf(fp, "\trestart_ms = %d\n\trestart_max_ms = %d\n",
+	    sv->restart_ms, sv->restart_max_ms);
+	(void)fprintf(fp, "\tburst = %d\n\tburst_ms = %d\n", sv->burst,
+	    sv->burst_ms);
+	(void)fprintf(fp, "\tstop_ms = %d\n", sv->stop_ms);
+	(void)fprintf(fp, "\tfailback = %s\n", sv->failback ? "true" :
+	    "false");
+	(void)fprintf(fp, "\t");
+	print_str(fp, "output", sv->output);
+	(void)fprintf(fp, "\t");
+	print_str(fp, "notify", sv->notify);
+	(void)fprintf(fp, "\t");
+	print_str(fp, "recovery", sv->recovery);
+	(void)fprintf(fp, "}\n");
+}
+
 /* The canonical form, for -nv: feeding it back gives the same config. */
 void
 conf_print(FILE *fp, const struct cl_conf *c)
@@ -887,4 +1142,6 @@ conf_print(FILE *fp, const struct cl_conf *c)
 		print_overrides(fp, c, n->id);
 		(void)fprintf(fp, "}\n");
 	}
+	for (i = 0; i < c->nservices; i++)
+		print_service(fp, &c->services[i]);
 }

@@ -57,6 +57,38 @@ struct cl_volume {
 	struct cl_volpath over[CONF_VOLOVER_MAX];
 };
 
+#define CONF_SERVICES_MAX	32		/* service sections */
+#define CONF_SVCNAME_MAX	32		/* bytes of a service name */
+#define CONF_CMD_MAX		512		/* bytes of a command line */
+
+enum { SVC_RESTART_NO, SVC_RESTART_ON_FAILURE, SVC_RESTART_ALWAYS };
+
+/*
+ * A service that cllaunch(8) places, launches and supervises (seed 004's
+ * registration and launch service).  nodes[] are the allowable nodes in
+ * order of preference; none: every node in configuration order.
+ */
+struct cl_service {
+	int		 line;
+	char		 name[CONF_SVCNAME_MAX + 1];
+	char		 exec[CONF_CMD_MAX];
+	char		 notify[CONF_CMD_MAX];
+	char		 recovery[CONF_CMD_MAX];
+	char		 output[CONF_VOLPATH_MAX];
+	int		 nnodes;
+	uint32_t	 nodes[CONF_NODES_MAX];
+	uint32_t	 preferred;
+	int		 all;		/* instances = "all" */
+	int		 layer;
+	int		 restart;	/* SVC_RESTART_* */
+	int		 restart_ms;
+	int		 restart_max_ms;
+	int		 burst;
+	int		 burst_ms;
+	int		 stop_ms;
+	int		 failback;
+};
+
 struct cl_conf {
 	char		 path[PATH_MAX];
 	char		 cluster[CONF_NAME_MAX];
@@ -79,6 +111,8 @@ struct cl_conf {
 	struct cl_node	 nodes[CONF_NODES_MAX];
 	int		 nvolumes;
 	struct cl_volume volumes[CONF_VOLUMES_MAX];
+	int		 nservices;
+	struct cl_service services[CONF_SERVICES_MAX];
 };
 
 typedef void	(*conf_errfn)(const char *);
@@ -90,6 +124,10 @@ const struct cl_node	*conf_node(const struct cl_conf *, uint32_t);
 const char		*conf_path(const char *);
 int			 conf_quorum(const struct cl_conf *);
 const struct cl_volume	*conf_volume(const struct cl_conf *, const char *);
+const struct cl_service	*conf_service(const struct cl_conf *,
+			    const char *);
+int			 conf_service_allows(const struct cl_service *,
+			    uint32_t);
 const char		*conf_volume_path(const struct cl_conf *,
 			    const struct cl_volume *, uint32_t);
 

@@ -31,6 +31,7 @@ CLIOD_SRC =	$(wildcard cmd/cliod/*.c)
 CLFS_SRC =	$(wildcard cmd/clfs/*.c)
 CLSESSIOND_SRC = $(wildcard cmd/clsessiond/*.c)
 CLSESSION_SRC =	$(wildcard cmd/clsession/*.c)
+CLLAUNCH_SRC =	$(wildcard cmd/cllaunch/*.c)
 UNIT_SRC =	$(wildcard tests/unit/test_*.c)
 
 LIBCL =		$(OBJDIR)/libcl.a
@@ -41,6 +42,7 @@ UNITS =		$(UNIT_SRC:tests/unit/%.c=$(BIN)/unit/%)
 # clhsm, the HSM DM application (issue 6); before "all:" reads PROGS.
 CLHSM_SRC =	$(wildcard cmd/clhsm/*.c)
 PROGS +=	$(BIN)/clhsm
+PROGS +=	$(BIN)/cllaunch
 
 obj =		$(patsubst %.c,$(OBJDIR)/%.o,$(1))
 
@@ -84,6 +86,10 @@ $(BIN)/clsession: $(call obj,$(CLSESSION_SRC)) $(LIBCL)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/clhsm: $(call obj,$(CLHSM_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/cllaunch: $(call obj,$(CLLAUNCH_SRC)) $(LIBCL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -198,7 +204,7 @@ bench-io: all units
 bench-dmapi: all units
 	tests/bench/dmapi
 
-install: all
+install: all install-init
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
@@ -210,6 +216,37 @@ install: all
 	install -m 644 man/man5/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 etc/cl.conf $(DESTDIR)$(SYSCONFDIR)/cl.conf.example
+
+# Init files (README.md, "Starting cl at boot"): systemd units, OpenBSD
+# rc.d scripts (in /etc/rc.d on OpenBSD, as examples elsewhere), runit and
+# s6-rc service directories (examples to copy into place).  Files named
+# *.in get the install paths; executable files stay executable.
+SYSTEMDDIR ?=	$(PREFIX)/lib/systemd/system
+RCDIR ?=	$(if $(filter OpenBSD,$(shell uname -s)),/etc/rc.d,$(PREFIX)/share/cl/rc.d)
+RUNITDIR ?=	$(PREFIX)/share/cl/runit
+S6DIR ?=	$(PREFIX)/share/cl/s6
+INIT_SED =	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+		    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
+
+install-init:
+	@set -e; cd etc; \
+	for f in $$(find systemd rc.d runit s6 -type f | LC_ALL=C sort); do \
+		case $$f in \
+		systemd/*)	d='$(SYSTEMDDIR)' ;; \
+		rc.d/*)		d='$(RCDIR)' ;; \
+		runit/*)	d='$(RUNITDIR)' ;; \
+		s6/*)		d='$(S6DIR)' ;; \
+		esac; \
+		t="$(DESTDIR)$$d/$${f#*/}"; t="$${t%.in}"; \
+		if [ -x "$$f" ]; then m=755; else m=644; fi; \
+		echo "install etc/$$f $$t"; \
+		install -d "$${t%/*}"; \
+		$(INIT_SED) "$$f" >"$$t.tmp"; \
+		chmod "$$m" "$$t.tmp"; \
+		mv -f "$$t.tmp" "$$t"; \
+	done
+
+.PHONY: install-init
 
 manlint:
 	mandoc -Tlint -Wwarning man/man*/*.[158]

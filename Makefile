@@ -209,7 +209,8 @@ install: all install-init
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
 	install -m 755 $(BIN)/clmemberd $(BIN)/clmetad $(BIN)/cliod \
-	    $(BIN)/clsessiond $(BIN)/clmount $(DESTDIR)$(SBINDIR)/
+	    $(BIN)/clsessiond $(BIN)/clmount $(BIN)/cllaunch \
+	    $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(BIN)/clmember $(BIN)/clfs $(BIN)/clsession \
 	    $(BIN)/clhsm $(DESTDIR)$(BINDIR)/
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/

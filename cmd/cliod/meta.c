@@ -55,6 +55,7 @@ struct call {
 	uint64_t	 backoff;	/* ms */
 	struct timer	 t;		/* retry, or an attempt's timeout */
 	int		 sent;
+	int		 waiting;	/* in M.backoff, its timer set */
 	int		 lasterr;
 };
 
@@ -81,6 +82,7 @@ static struct {
 	int		 open;
 	struct calltree	 calls;
 	TAILQ_HEAD(, call) queue;	/* over CALLS_MAX, or no target yet */
+	TAILQ_HEAD(, call) backoff;	/* waiting to be sent again */
 	int		 ncalls;	/* in the tree */
 	int		 nall;
 	struct timer	 kick;		/* send what waits: outside callbacks */
@@ -334,8 +336,19 @@ enqueue(struct call *c)
 }
 
 static void
+unwait(struct call *c)
+{
+	if (!c->waiting)
+		return;
+	TAILQ_REMOVE(&M.backoff, c, qentry);
+	c->waiting = 0;
+	timer_stop(&c->t);
+}
+
+static void
 call_free(struct call *c)
 {
+	unwait(c);
 	timer_stop(&c->t);
 	free(c->payload);
 	free(c);
@@ -361,6 +374,7 @@ retry_now(void *arg)
 {
 	struct call	*c = arg;
 
+	unwait(c);
 	enqueue(c);
 }
 
@@ -382,8 +396,39 @@ call_retry(struct call *c, int err)
 	}
 	timer_setup(&c->t, retry_now, c);
 	timer_in(&c->t, c->backoff);
+	TAILQ_INSERT_TAIL(&M.backoff, c, qentry);
+	c->waiting = 1;
 	c->backoff = c->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS :
 	    c->backoff * 2;
+}
+
+/*
+ * A clmetad announced that it serves fs (it took over, or came back):
+ * the calls waiting out a backoff for it go now, not up to
+ * BACKOFF_MAX_MS later.  This is how the clients of a moved service
+ * learn where it went (seed 004 L115-L117, the event manager moving
+ * client services).
+ */
+static void
+serving(const struct frame *f)
+{
+	struct call	*c, *n;
+	const char	*fs = frame_get(f, "fs");
+
+	if (fs == NULL)
+		return;
+	log_info("clmetad.%s serves on node %s", fs, frame_get(f, "node") !=
+	    NULL ? frame_get(f, "node") : "?");
+	M.svcs_stale = 1;
+	M.svcs_at = 0;
+	for (c = TAILQ_FIRST(&M.backoff); c != NULL; c = n) {
+		n = TAILQ_NEXT(c, qentry);
+		if (c->v == NULL || strcmp(c->v->name, fs) != 0)
+			continue;
+		unwait(c);
+		c->backoff = BACKOFF_MIN_MS;
+		enqueue(c);
+	}
 }
 
 static void
@@ -580,6 +625,10 @@ dispatch(const struct frame *f)
 			on_response(c, f);
 		return;
 	}
+	if (strcmp(f->op, "serving") == 0) {
+		serving(f);
+		return;
+	}
 	req_mesh(f);
 }
 
@@ -661,6 +710,7 @@ meta_init(void)
 {
 	RB_INIT(&M.calls);
 	TAILQ_INIT(&M.queue);
+	TAILQ_INIT(&M.backoff);
 	timer_setup(&M.kick, kick, NULL);
 	timer_setup(&M.reconnect, connect_cb, NULL);
 	connect_cb(NULL);

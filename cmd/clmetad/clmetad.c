@@ -204,6 +204,26 @@ publish(void)
 		    M->name, M->name);
 }
 
+/*
+ * Tell every cliod that this file system is served here now: those
+ * waiting out a backoff for it (clmetad moved, seed 004 L115-L117) call
+ * again at once.  No receipt: a cliod that misses it retries anyway.
+ */
+static void
+announce(void)
+{
+	struct frame	 f;
+
+	frame_init(&f, "serving", 0);
+	frame_add(&f, "fs", "%s", M->name);
+	frame_add(&f, "node", "%u", M->self);
+	frame_add(&f, "epoch", "%llu", (unsigned long long)M->sb.epoch);
+	frame_add(&f, "self", "1");
+	if (msg_broadcast(&M->msg, "cliod", &f) == -1)
+		log_warnx("%s: cannot tell the cliods: %s", M->name,
+		    M->msg.error);
+}
+
 static void
 serve(void)
 {
@@ -217,6 +237,7 @@ serve(void)
 	if (loop_fd_add(msg_fd(&M->msg), POLLIN, on_msg, NULL) == -1)
 		fatal("event loop");
 	publish();
+	announce();
 	M->state = ST_SERVE;
 	timer_in(&M->fencet, META_FENCE_MS);
 	lease_tick(NULL);
@@ -290,7 +311,15 @@ on_lockt(void *arg)
 			    frame_get(&f, "reason") : f.op);
 		M->lock_logged = who;
 	}
-	timer_in(&M->lockt, META_LOCK_RETRY_MS);
+	/*
+	 * Often at first: cllaunch starts us as the holder's node leaves the
+	 * view, and clmemberd frees its lock fail_ms later.  A standby that
+	 * has waited longer asks once a second.
+	 */
+	if (M->lock_since == 0)
+		M->lock_since = loop_now();
+	timer_in(&M->lockt, loop_now() - M->lock_since < META_LOCK_FAST_MS ?
+	    META_LOCK_FIRST_MS : META_LOCK_RETRY_MS);
 }
 
 static void

@@ -45,7 +45,9 @@
 #define META_MAP_ALLOC_MAX	(64ULL * 1024 * 1024)	/* bytes per map */
 #define META_FILE_MAX		(1ULL << 48)	/* bytes of a file */
 #define META_FENCE_MS		1000	/* epoch poll, ms */
-#define META_LOCK_RETRY_MS	1000	/* DB lock retry, ms */
+#define META_LOCK_RETRY_MS	1000	/* DB lock retry, ms, at most */
+#define META_LOCK_FIRST_MS	50	/* DB lock retry, ms, at first */
+#define META_LOCK_FAST_MS	5000	/* how long "at first" lasts */
 #define META_GROUPS_MAX		32	/* groups= of a caller */
 #define META_RIGHTS_MAX		4096	/* DM access rights at once */
 #define META_TOKEN_MAX		48	/* bytes of a DM token, NUL too */
@@ -190,6 +192,7 @@ struct meta {
 	int		 db_open;
 	struct timer	 lockt, gracet, fencet, leaset, readt;
 	uint64_t	 lock_logged;
+	uint64_t	 lock_since;	/* ms, first refusal of the lock */
 };
 
 extern struct meta *M;

@@ -314,6 +314,29 @@ child_want(struct child *c, int want)
 		start(c);
 }
 
+/*
+ * The notify command: sv runs on another node now (seed 004 L262: on
+ * every allowable node but the registered one, once it started there,
+ * and on those that join later).  Not supervised: reaped and logged.
+ */
+void
+child_notify(struct child *c, uint32_t node, uint64_t gen)
+{
+	char	 n[16];
+
+	c->notified = gen;
+	if (c->npid != 0)
+		log_warnx("%s: notify pid %ld still running", c->sv.name,
+		    (long)c->npid);
+	(void)snprintf(n, sizeof(n), "%u", node);
+	if (setenv("CL_SERVICE_NODE", n, 1) == -1 ||
+	    (c->npid = spawn(&c->sv, c->sv.notify)) == -1) {
+		log_warn("%s: notify %s", c->sv.name, c->sv.notify);
+		c->npid = 0;
+	}
+	(void)unsetenv("CL_SERVICE_NODE");
+}
+
 /* `cllaunch restart`, or a new placement here: count from zero. */
 void
 child_restart(struct child *c)
@@ -405,11 +428,20 @@ child_reaped(pid_t pid, int status)
 {
 	int	 i;
 
-	for (i = 0; i < L->nchild; i++)
+	char	 why[64];
+
+	for (i = 0; i < L->nchild; i++) {
 		if (L->child[i].pid == pid) {
 			exited(&L->child[i], status);
 			return;
 		}
+		if (L->child[i].npid == pid) {
+			describe(status, why, sizeof(why));
+			log_info("%s: notify %s", L->child[i].sv.name, why);
+			L->child[i].npid = 0;
+			return;
+		}
+	}
 }
 
 /*

@@ -58,6 +58,8 @@ struct child {
 	uint64_t	 since;		/* wall clock s, of the last change */
 	uint64_t	 gen;		/* the registration it runs for */
 	uint64_t	 recovered;	/* the gen whose recovery ran */
+	uint64_t	 notified;	/* the gen whose notify ran */
+	pid_t		 npid;		/* the notify command */
 	int		 dirty;		/* status record to write */
 	int		 gone;		/* removed from the config */
 	struct timer	 t;
@@ -136,6 +138,7 @@ void		 child_stop_all(void);
 int		 child_running(void);
 const char	*child_state_name(enum child_state);
 void		 child_restart(struct child *);
+void		 child_notify(struct child *, uint32_t, uint64_t);
 
 /* place.c */
 uint32_t	 place_pick(const struct cl_service *, const struct view *,

@@ -403,6 +403,10 @@ follow(int i)
 	if (!L->up || r->node != L->self || L->leaving || L->exiting ||
 	    L->forced || c->gone) {
 		child_want(c, 0);
+		if (L->up && r->state == REG_REGISTERED && r->node != L->self &&
+		    c->sv.notify[0] != '\0' && c->notified != r->gen &&
+		    !c->gone && conf_service_allows(&c->sv, L->self))
+			child_notify(c, r->node, r->gen);
 		return;
 	}
 	if (c->gen != r->gen) {

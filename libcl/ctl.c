@@ -118,12 +118,8 @@ ctl_recv(struct ctl *c, struct frame *f, int timeout)
 		pfd.fd = c->fd;
 		pfd.events = POLLIN;
 		polled = 1;
-		if (poll(&pfd, 1, wait) == -1) {
-			/* A signal (SIGCHLD in cllaunch) is no failure. */
-			if (errno == EINTR)
-				continue;
+		if (poll(&pfd, 1, wait) == -1)
 			return -1;
-		}
 		if (pfd.revents == 0)
 			continue;
 		want = CTL_CHUNK;

@@ -56,7 +56,7 @@ db_call(struct frame *req, struct frame *f)
 	if (ctl_send(&L->db, req) == -1)
 		goto broken;
 	do {
-		if (ctl_recv(&L->db, f, timeout) != 1)
+		if (launch_recv(&L->db, f, timeout) != 1)
 			goto broken;
 	} while (f->txid != req->txid);
 	return strcmp(f->op, "ok") == 0 || strcmp(f->op, "dbrec") == 0;
@@ -189,7 +189,7 @@ reg_load(void)
 	if (ctl_send(&L->db, &req) == -1)
 		goto broken;
 	for (;;) {
-		if (ctl_recv(&L->db, &f, timeout) != 1)
+		if (launch_recv(&L->db, &f, timeout) != 1)
 			goto broken;
 		if (f.txid != req.txid)
 			continue;
@@ -237,7 +237,7 @@ reg_watch_read(void)
 	uint64_t	 ver;
 	int		 rc, i;
 
-	while ((rc = ctl_recv(&L->watch, &f, 0)) == 1) {
+	while ((rc = launch_recv(&L->watch, &f, 0)) == 1) {
 		if (strcmp(f.op, "dbev") != 0 || (op = frame_get(&f, "op")) ==
 		    NULL)
 			continue;

@@ -59,7 +59,7 @@ load(void)
 	if (ctl_send(&c, &req) == -1)
 		err(1, "clmemberd");
 	for (;;) {
-		if (ctl_recv(&c, &f, REPLY_MS) != 1)
+		if (launch_recv(&c, &f, REPLY_MS) != 1)
 			errx(1, "clmemberd did not answer");
 		if (strcmp(f.op, "end") == 0)
 			return;
@@ -178,7 +178,7 @@ members(uint8_t *in)
 	if (ctl_send(&c, &req) == -1)
 		err(1, "clmemberd");
 	for (;;) {
-		if (ctl_recv(&c, &f, REPLY_MS) != 1)
+		if (launch_recv(&c, &f, REPLY_MS) != 1)
 			errx(1, "clmemberd did not answer");
 		if (strcmp(f.op, "end") == 0)
 			return;
@@ -235,7 +235,7 @@ set(const char *key, const char *value, uint64_t ver)
 	frame_add(&req, "key", "%s", key);
 	frame_add(&req, "value", "%s", value);
 	frame_add(&req, "ver", "%llu", (unsigned long long)ver);
-	if (ctl_send(&c, &req) == -1 || ctl_recv(&c, &f, REPLY_MS) != 1)
+	if (ctl_send(&c, &req) == -1 || launch_recv(&c, &f, REPLY_MS) != 1)
 		errx(1, "clmemberd did not answer");
 	if (strcmp(f.op, "ok") != 0)
 		errx(1, "%s: %s", key, frame_get(&f, "reason") != NULL ?

@@ -118,6 +118,10 @@ $(BIN)/unit/%: $(OBJDIR)/tests/unit/%.o $(CLMEMBERD_LIB) $(LIBCL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# test_place: cllaunch's placement, place.c alone (it needs no daemon).
+$(OBJDIR)/tests/unit/test_place.o: CPPFLAGS += -Icmd/cllaunch
+$(BIN)/unit/test_place: $(OBJDIR)/cmd/cllaunch/place.o
+
 # Test helpers (fake peers and the like) built from tests/lib/*.c.
 TESTTOOL_SRC =	$(wildcard tests/lib/*.c)
 TESTTOOLS =	$(TESTTOOL_SRC:tests/lib/%.c=$(BIN)/test/%)

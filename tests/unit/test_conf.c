@@ -17,7 +17,7 @@
 /*
  * cl.conf loading (libcl/conf.c): defaults, every key, errors as
  * "file:line: message" (all value errors in one run), the -nv round
- * trip through conf_print, and conf_quorum.
+ * trip through conf_print, conf_quorum, and cllaunch's service sections.
  */
 
 #include <stdio.h>
@@ -362,6 +362,36 @@ static const char volconf[] =
     "\tvolume home-2 { path = \"\" }\n"
     "}\n";
 
+/* cllaunch's service sections: every field, two services, one minimal. */
+static const char svcconf[] =
+    "self = 2\n"
+    "node 1 { address = \"198.51.100.1:7000\" }\n"
+    "node 2 { address = \"198.51.100.2:7000\" }\n"
+    "node 3 { address = \"198.51.100.3:7000\" }\n"
+    "service clmetad.fs1 {\n"
+    "\texec = \"clmetad -d -F fs1 -N %n %%\"\n"
+    "\tnodes = {2, 3, 1}\n"
+    "\tpreferred = 3\n"
+    "\tinstances = \"1\"\n"
+    "\tlayer = 300\n"
+    "\trestart = \"always\"\n"
+    "\trestart_ms = 20\n"
+    "\trestart_max_ms = 40\n"
+    "\tburst = 3\n"
+    "\tburst_ms = 2000\n"
+    "\tfailback = true\n"
+    "\tstop_ms = 1500\n"
+    "\toutput = \"/var/log/cl/clmetad fs1.log\"\n"
+    "\tnotify = \"logger -t cl \\\"moved \\\\ to %n\\\"\"\n"
+    "\trecovery = \"clfs fsck -y fs1\"\n"
+    "}\n"
+    "service cliod {\n"
+    "\texec = \"cliod -d\"\n"
+    "\tinstances = \"all\"\n"
+    "\trestart = \"no\"\n"
+    "}\n"
+    "service min_1-x { exec = \"true\" }\n";
+
 static int
 same_volume(const struct cl_volume *a, const struct cl_volume *b)
 {
@@ -373,6 +403,27 @@ same_volume(const struct cl_volume *a, const struct cl_volume *b)
 	for (i = 0; i < a->nover; i++)
 		if (a->over[i].node != b->over[i].node ||
 		    strcmp(a->over[i].path, b->over[i].path))
+			return 0;
+	return 1;
+}
+
+static int
+same_service(const struct cl_service *a, const struct cl_service *b)
+{
+	int	 i;
+
+	if (strcmp(a->name, b->name) || strcmp(a->exec, b->exec) ||
+	    strcmp(a->notify, b->notify) || strcmp(a->recovery, b->recovery) ||
+	    strcmp(a->output, b->output) || a->nnodes != b->nnodes ||
+	    a->preferred != b->preferred || a->all != b->all ||
+	    a->layer != b->layer || a->restart != b->restart ||
+	    a->restart_ms != b->restart_ms ||
+	    a->restart_max_ms != b->restart_max_ms || a->burst != b->burst ||
+	    a->burst_ms != b->burst_ms || a->stop_ms != b->stop_ms ||
+	    a->failback != b->failback)
+		return 0;
+	for (i = 0; i < a->nnodes; i++)
+		if (a->nodes[i] != b->nodes[i])
 			return 0;
 	return 1;
 }
@@ -392,8 +443,11 @@ same_conf(const struct cl_conf *a, const struct cl_conf *b)
 	    a->max_payload != b->max_payload || a->nnodes != b->nnodes ||
 	    a->lease_ms != b->lease_ms ||
 	    a->event_timeout_ms != b->event_timeout_ms ||
-	    a->nvolumes != b->nvolumes)
+	    a->nvolumes != b->nvolumes || a->nservices != b->nservices)
 		return 0;
+	for (i = 0; i < a->nservices; i++)
+		if (!same_service(&a->services[i], &b->services[i]))
+			return 0;
 	for (i = 0; i < a->nvolumes; i++)
 		if (!same_volume(&a->volumes[i], &b->volumes[i]))
 			return 0;
@@ -447,6 +501,7 @@ test_roundtrip(void)
 	    "node 1 { address = \"198.51.100.1:7000\" }\n"
 	    "node 2 { address = \"127.0.0.1:7001\" }\n");
 	roundtrip("round trip, volumes and a node's own paths", volconf);
+	roundtrip("round trip, service sections with every field", svcconf);
 	roundtrip("round trip, IPv6 and names",
 	    "self = 3\nnode 3 {\naddress = \"[::1]:9\"\nname = \"n-3\"\n}\n"
 	    "node 1 { address = \"[fe80::1]:10\" }\n");
@@ -507,6 +562,168 @@ test_volumes(void)
 	    "lease_ms");
 }
 
+/*
+ * Service sections (cllaunch; /tmp/plan: every daemon accepts them).
+ * The error cases are one-line sections, so that "file:N" is the line of
+ * the section and of its field at once.
+ */
+static void
+test_services(void)
+{
+	static const char pre[] = "self = 1\n"
+	    "node 1 { address = \"h:1\" }\n"
+	    "node 2 { address = \"h:2\" }\n";	/* service on line 4 */
+	const struct cl_service	*sv, *io, *mn;
+	char			 s[8192], name[64];
+	size_t			 n;
+	int			 rc, i;
+
+	rc = load(&c1, svcconf);
+	if (!CHECK(rc == 0 && nerrs == 0, "service sections load"))
+		show_errs();
+	sv = conf_service(&c1, "clmetad.fs1");
+	io = conf_service(&c1, "cliod");
+	mn = conf_service(&c1, "min_1-x");
+	CHECK(c1.nservices == 3 && sv == &c1.services[0] &&
+	    io == &c1.services[1] && mn == &c1.services[2] &&
+	    conf_service(&c1, "clmetad") == NULL,
+	    "conf_service finds the three, in file order");
+	if (sv == NULL || io == NULL || mn == NULL)
+		return;
+	CHECK(sv->line >= 5 && sv->line <= 21, "service line kept");
+	CHECK_STR(sv->exec, "clmetad -d -F fs1 -N %n %%", "service exec parsed "
+	    "(%n and %% kept for cllaunch)");
+	CHECK(sv->nnodes == 3 && sv->nodes[0] == 2 && sv->nodes[1] == 3 &&
+	    sv->nodes[2] == 1, "service nodes parsed, in preference order");
+	CHECK(sv->preferred == 3, "service preferred parsed");
+	CHECK(sv->all == 0 && io->all == 1, "service instances 1 and all");
+	CHECK(sv->layer == 300, "service layer parsed");
+	CHECK(sv->restart == SVC_RESTART_ALWAYS &&
+	    io->restart == SVC_RESTART_NO, "service restart always and no");
+	CHECK(sv->restart_ms == 20 && sv->restart_max_ms == 40,
+	    "service restart_ms and restart_max_ms parsed");
+	CHECK(sv->burst == 3 && sv->burst_ms == 2000,
+	    "service burst and burst_ms parsed");
+	CHECK(sv->failback == 1, "service failback parsed");
+	CHECK(sv->stop_ms == 1500, "service stop_ms parsed");
+	CHECK_STR(sv->output, "/var/log/cl/clmetad fs1.log",
+	    "service output parsed");
+	CHECK_STR(sv->notify, "logger -t cl \"moved \\ to %n\"",
+	    "service notify parsed (quotes and a backslash)");
+	CHECK_STR(sv->recovery, "clfs fsck -y fs1", "service recovery parsed");
+	CHECK(conf_service_allows(sv, 1) && conf_service_allows(sv, 3) &&
+	    !conf_service_allows(sv, 4), "conf_service_allows: its nodes only");
+
+	CHECK_STR(mn->exec, "true", "minimal service: exec");
+	CHECK(mn->nnodes == 0 && conf_service_allows(mn, 1) &&
+	    conf_service_allows(mn, 3), "default nodes: none listed, all "
+	    "allowed");
+	CHECK(mn->preferred == 0, "default preferred: none (first of nodes)");
+	CHECK(mn->all == 0, "default instances 1");
+	CHECK(mn->layer == 500, "default layer 500");
+	CHECK(mn->restart == SVC_RESTART_ON_FAILURE,
+	    "default restart on-failure");
+	CHECK(mn->restart_ms == 100, "default restart_ms 100");
+	CHECK(mn->restart_max_ms == 5000, "default restart_max_ms 5000");
+	CHECK(mn->burst == 5, "default burst 5");
+	CHECK(mn->burst_ms == 10000, "default burst_ms 10000");
+	CHECK(mn->stop_ms == 10000, "default stop_ms 10000");
+	CHECK(mn->failback == 0, "default failback false");
+	CHECK(mn->output[0] == '\0' && mn->notify[0] == '\0' &&
+	    mn->recovery[0] == '\0', "default output, notify, recovery \"\"");
+	CHECK(load(&c1, "self = 1\nnode 1 { address = \"h:1\" }\n") == 0 &&
+	    c1.nservices == 0, "no service sections: none");
+
+	/* Errors: file:line, the service and the field. */
+#define SVC(body)	(snprintf(s, sizeof(s), "%sservice %s\n", pre, body), s)
+	refuse("service without exec", SVC("a { layer = 1 }"), 4,
+	    "service a: no exec");
+	refuse("service with a blank exec", SVC("a { exec = \" \t\" }"), 4,
+	    "service a: no exec");
+	refuse("service instances = 2",
+	    SVC("a { exec = \"x\" instances = \"2\" }"), 4,
+	    "service a: instances = \"2\"");
+	refuse("service restart = sometimes",
+	    SVC("a { exec = \"x\" restart = \"sometimes\" }"), 4,
+	    "service a: restart = \"sometimes\"");
+	refuse("service nodes naming a node not in the cluster",
+	    SVC("a { exec = \"x\" nodes = {1, 9} }"), 4,
+	    "service a: nodes: 9 is not a node of the cluster");
+	refuse("service nodes naming node 0",
+	    SVC("a { exec = \"x\" nodes = {0} }"), 4, "service a: nodes: 0");
+	refuse("service nodes naming a node twice",
+	    SVC("a { exec = \"x\" nodes = {2, 1, 2} }"), 4,
+	    "service a: nodes: 2 named twice");
+	refuse("service preferred not among its nodes",
+	    SVC("a { exec = \"x\" nodes = {2} preferred = 1 }"), 4,
+	    "service a: preferred = 1");
+	refuse("service preferred not a node of the cluster",
+	    SVC("a { exec = \"x\" preferred = 7 }"), 4,
+	    "service a: preferred = 7");
+	refuse("service name with an upper-case letter",
+	    SVC("Abc { exec = \"x\" }"), 4, "service \"Abc\"");
+	refuse("service name with '/'", SVC("\"a/b\" { exec = \"x\" }"), 4,
+	    "service \"a/b\"");
+	refuse("service name of 33 bytes",
+	    SVC("abcdefghijklmnopqrstuvwxyz0123456 { exec = \"x\" }"), 4,
+	    "service \"abcdefghijklmnopqrstuvwxyz0123456\"");
+	CHECK(load(&c1, SVC("abcdefghijklmnopqrstuvwxyz012345 { exec = "
+	    "\"x\" }")) == 0 && c1.nservices == 1,
+	    "service name of 32 bytes loads");
+	refuse("service defined twice",
+	    "self = 1\nnode 1 { address = \"h:1\" }\n"
+	    "service a { exec = \"x\" }\nservice a { exec = \"y\" }\n", 4,
+	    "\"a\": section defined twice");
+	refuse("service layer 0", SVC("a { exec = \"x\" layer = 0 }"), 4,
+	    "service a: layer = 0");
+	refuse("service layer 1000", SVC("a { exec = \"x\" layer = 1000 }"),
+	    4, "service a: layer = 1000");
+	refuse("service burst 0", SVC("a { exec = \"x\" burst = 0 }"), 4,
+	    "service a: burst = 0");
+	refuse("service stop_ms -1", SVC("a { exec = \"x\" stop_ms = -1 }"),
+	    4, "service a: stop_ms = -1");
+	refuse("service restart_ms not a number",
+	    SVC("a { exec = \"x\" restart_ms = soon }"), 4, "restart_ms");
+	refuse("service failback not a boolean",
+	    SVC("a { exec = \"x\" failback = sometimes }"), 4, "failback");
+	refuse("unknown key in a service", SVC("a { exec = \"x\" user = 1 }"),
+	    4, "user");
+	n = (size_t)snprintf(s, sizeof(s), "%sservice a { exec = \"", pre);
+	for (i = 0; i < CONF_CMD_MAX; i++)
+		s[n++] = 'x';
+	(void)snprintf(s + n, sizeof(s) - n, "\" }\n");
+	refuse("service exec of 512 bytes", s, 4,
+	    "service a: exec longer than 511 bytes");
+
+	/* Every service error of one file in one run. */
+	(void)snprintf(s, sizeof(s), "%s"
+	    "service a { layer = 1 }\n"				/* 4 */
+	    "service b { exec = \"x\" instances = \"2\" }\n"	/* 5 */
+	    "service c { exec = \"x\" nodes = {3} }\n"		/* 6 */
+	    "service ok { exec = \"x\" }\n"			/* 7 */
+	    "service d { exec = \"x\" restart = \"never\" }\n",	/* 8 */
+	    pre);
+	rc = load(&c1, s);
+	if (!CHECK(rc == -1 && has_err(4, "service a") &&
+	    has_err(5, "service b") && has_err(6, "service c") &&
+	    has_err(8, "service d") && !has_err(7, "service ok"),
+	    "four service errors reported in one run"))
+		show_errs();
+
+	/* CONF_SERVICES_MAX, and the one more refused at its line. */
+	n = (size_t)snprintf(s, sizeof(s), "%s", pre);
+	for (i = 0; i <= CONF_SERVICES_MAX; i++)
+		n += (size_t)snprintf(s + n, sizeof(s) - n,
+		    "service s%d { exec = \"x\" }\n", i);
+	rc = load(&c1, s);
+	(void)snprintf(name, sizeof(name), "service s%d: more than",
+	    CONF_SERVICES_MAX);
+	if (!CHECK(rc == -1 && has_err(4 + CONF_SERVICES_MAX, name),
+	    "33 services refused at the 33rd"))
+		show_errs();
+#undef SVC
+}
+
 static void
 test_quorum(void)
 {
@@ -550,6 +767,7 @@ main(void)
 	test_every_key();
 	test_errors();
 	test_volumes();
+	test_services();
 	test_roundtrip();
 	test_quorum();
 	return unit_done();

@@ -99,7 +99,10 @@ stopresp() {
 	local p
 	eval "p=\$RESP_$1"
 	kill -TERM "$p"
-	wait "$p" || true
+	wait "$p" 2>/dev/null || true
+	# bg may have started it in a subshell, so wait(1) may not wait: its
+	# report is there once it has handled the signal.
+	wait_for 5000 grep -q "^responded=" "$BATS_TEST_TMPDIR/resp$1.out"
 	grep "^responded=" "$BATS_TEST_TMPDIR/resp$1.out"
 }
 

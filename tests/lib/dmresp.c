@@ -198,9 +198,12 @@ main(int argc, char *argv[])
 	while (!quit) {
 		/* Wait for one frame, then take what has come with it. */
 		for (n = 0; n < BATCH_MAX && !quit; n++) {
-			rc = ctl_recv(&ctl, &f, n == 0 ? -1 : 0);
-			if (rc == -1 && (errno == EINTR || (n > 0 &&
-			    errno == ETIMEDOUT)))
+			/*
+			 * Not forever: a SIGTERM that comes between the test
+			 * of quit and poll(2) must still end us.
+			 */
+			rc = ctl_recv(&ctl, &f, n == 0 ? 200 : 0);
+			if (rc == -1 && (errno == EINTR || errno == ETIMEDOUT))
 				break;
 			if (rc == 0) {
 				report();

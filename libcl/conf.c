@@ -690,6 +690,12 @@ load_service(struct cl_conf *c, cfg_t *sec)
 	    (sv->stop_ms = svc_int(c, sec, title, "stop_ms", 1, 3600000)) ==
 	    -1)
 		return;
+	if (sv->restart_max_ms < sv->restart_ms) {
+		report(c->path, sec->line, "service %s: restart_max_ms = %d is "
+		    "less than restart_ms = %d", title, sv->restart_max_ms,
+		    sv->restart_ms);
+		return;
+	}
 	sv->failback = cfg_getbool(sec, "failback") == cfg_true;
 	c->nservices++;
 }

@@ -66,7 +66,7 @@ enum { SVC_RESTART_NO, SVC_RESTART_ON_FAILURE, SVC_RESTART_ALWAYS };
 /*
  * A service that cllaunch(8) places, launches and supervises (seed 004's
  * registration and launch service).  nodes[] are the allowable nodes in
- * order of preference; none: every node in configuration order.
+ * order of preference; none: every node, lowest id first.
  */
 struct cl_service {
 	int		 line;

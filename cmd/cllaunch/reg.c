@@ -74,7 +74,7 @@ parse_nodes(const char *s, uint8_t *set)
 
 	while (*s != '\0') {
 		len = strcspn(s, ",");
-		if (wire_parse_u64(s, len, CONF_NODEID_MAX, &n) == -1)
+		if (wire_parse_u64(s, len, CONF_NODEID_MAX, &n) != 0 || n == 0)
 			return -1;
 		set[n] = 1;
 		s += len;
@@ -107,15 +107,14 @@ reg_parse(const char *v, struct reg *r)
 		} else if (strcmp(tok, "failed") == 0) {
 			if (parse_nodes(eq, r->failed) == -1)
 				return -1;
-		} else if (wire_parse_u64(eq, strlen(eq), UINT64_MAX, &n) ==
-		    -1)
-			continue;
-		else if (strcmp(tok, "node") == 0 && n <= CONF_NODEID_MAX)
-			r->node = (uint32_t)n;
-		else if (strcmp(tok, "to") == 0 && n <= CONF_NODEID_MAX)
-			r->to = (uint32_t)n;
-		else if (strcmp(tok, "gen") == 0)
-			r->gen = n;
+		} else if (strcmp(tok, "node") == 0 || strcmp(tok, "to") == 0) {
+			if (wire_parse_u64(eq, strlen(eq), CONF_NODEID_MAX,
+			    &n) != 0)
+				return -1;
+			*(tok[0] == 'n' ? &r->node : &r->to) = (uint32_t)n;
+		} else if (strcmp(tok, "gen") == 0 &&
+		    wire_parse_u64(eq, strlen(eq), UINT64_MAX, &r->gen) != 0)
+			return -1;
 	}
 	return seen ? 0 : -1;
 }
@@ -420,8 +419,12 @@ follow(int i)
 		child_want(c, r->state == REG_RECOVERING ? 2 : 1);
 		out = *r;
 		if (c->state == CH_RUNNING && r->state != REG_REGISTERED) {
-			/* Registration completes once it started (L258). */
+			/*
+			 * Registration completes once it started (L258); the
+			 * nodes it failed on before may be tried again later.
+			 */
 			out.state = REG_REGISTERED;
+			memset(out.failed, 0, sizeof(out.failed));
 			(void)reg_set(i, &out);
 		} else if (c->state == CH_FAILED) {
 			/* Tried on another allowable node next (L258). */

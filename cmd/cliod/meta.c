@@ -265,7 +265,7 @@ call_send(struct call *c)
 	if (copy_keys(&f, &c->f) == -1 ||
 	    frame_add(&f, "to", "%u.%s", node, svc) == -1 ||
 	    frame_add(&f, "resp", "1") == -1 ||
-	    frame_add(&f, "rcpt", "1") == -1) {
+	    frame_add(&f, "rcpt", "fail") == -1) {
 		call_finish(c, EINVAL, NULL);
 		return 0;
 	}
@@ -533,7 +533,8 @@ meta_local(struct frame *f)
 	if (++M.m.txid == 0)
 		M.m.txid = 1;
 	f->txid = M.m.txid;
-	if (ctl_send(&M.m.ctl, f) == -1) {
+	/* Frames deferred this turn go first: order on the socket holds. */
+	if (msg_flush(&M.m) == -1 || ctl_send(&M.m.ctl, f) == -1) {
 		log_warn("clmemberd: %s", f->op);
 		return -1;
 	}
@@ -685,6 +686,8 @@ connect_cb(void *arg)
 	}
 	M.open = 1;
 	M.svcs_stale = 1;
+	/* The frames of one loop turn go to clmemberd in one write. */
+	msg_defer(&M.m);
 	log_info("registered as service cliod on node %u", M.m.node);
 	dm_connected();
 	timer_in(&M.kick, 0);

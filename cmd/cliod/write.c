@@ -315,18 +315,26 @@ cut(struct req *r, struct seg *segs, int *nsegs)
 static void
 map_again(struct req *r)
 {
-	uint64_t	 bs = r->v->bsize, off, len;
+	uint64_t	 bs = r->v->bsize, off, len, ahead;
 
 	/* Woken by another request's map: no count, just look again. */
 	if (r->mapper && r->maps > WRITE_TRIES) {
 		finish(r, EIO, "no block list covers the write");
 		return;
 	}
-	/* Map ahead: sequential writes then need no map of their own. */
+	/*
+	 * Map ahead, so that sequential writes need no map of their own:
+	 * as far again as the file already reaches, up to WRITE_PREALLOC
+	 * (XFS's speculative preallocation grows with the file the same
+	 * way).  A small file then takes no more than it writes, and many
+	 * of them at once do not fill the volume with preallocation until
+	 * their leases go back.
+	 */
 	off = r->off / bs * bs;
 	len = r->off + r->len - off;
-	if (len < WRITE_PREALLOC && !r->noahead)
-		len = WRITE_PREALLOC;
+	ahead = r->off < WRITE_PREALLOC ? r->off : WRITE_PREALLOC;
+	if (!r->noahead && len < ahead)
+		len = ahead;
 	len = (len + bs - 1) / bs * bs;
 	mc_map(r->in, r, off, len, 1);
 }

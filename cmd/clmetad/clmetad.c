@@ -111,8 +111,11 @@ meta_send_answers(void)
 static void
 prepare(void)
 {
-	if (M->state == ST_SERVE)
+	if (M->state == ST_SERVE) {
 		tx_commit();
+		/* The turn's answers, deferred, go in one write. */
+		(void)msg_flush(&M->msg);
+	}
 }
 
 static void
@@ -236,6 +239,7 @@ serve(void)
 		fatalx("%s", M->msg.error);
 	if (loop_fd_add(msg_fd(&M->msg), POLLIN, on_msg, NULL) == -1)
 		fatal("event loop");
+	msg_defer(&M->msg);
 	publish();
 	announce();
 	M->state = ST_SERVE;

@@ -195,6 +195,7 @@ bench: all units
 	tests/bench/io
 	tests/bench/dmapi
 	tests/bench/mount
+	tests/bench/failover
 
 bench-membership: all
 	tests/bench/membership

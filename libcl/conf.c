@@ -40,6 +40,7 @@
 #include "conf.h"
 
 static void	 stderr_errfn(const char *);
+static int	 volume_name_ok(const char *);
 
 static conf_errfn errfn = stderr_errfn;
 static int	 nerrors;
@@ -58,7 +59,9 @@ static struct optline {
 	{ "heartbeat_ms", 0 }, { "fail_ms", 0 }, { "transition_ms", 0 },
 	{ "msg_timeout_ms", 0 },
 	{ "damp_ms", 0 }, { "max_payload", 0 }, { "encrypt", 0 },
-	{ "lease_ms", 0 }, { "event_timeout_ms", 0 },
+	{ "lease_ms", 0 }, { "event_timeout_ms", 0 }, { "imbalance", 0 },
+	{ "rebalance_ms", 0 }, { "util_high", 0 }, { "rtt_high_ms", 0 },
+	{ "util_ms", 0 },
 };
 
 static void
@@ -182,6 +185,25 @@ valid_ms(cfg_t *cfg, cfg_opt_t *opt)
 }
 
 static int
+valid_percent(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return check_range(cfg, opt, 1, 100);
+}
+
+static int
+valid_fraction(cfg_t *cfg, cfg_opt_t *opt)
+{
+	double	 v;
+
+	note_line(cfg, opt);
+	v = cfg_opt_getnfloat(opt, cfg_opt_size(opt) - 1);
+	if (!(v >= 0 && v <= 10))
+		report(cfg->filename, cfg->line, "%s = %g: must be 0 to 10",
+		    opt->name, v);
+	return 0;
+}
+
+static int
 valid_self(cfg_t *cfg, cfg_opt_t *opt)
 {
 	return check_range(cfg, opt, 1, CONF_NODEID_MAX);
@@ -254,6 +276,46 @@ split_address(const char *addr, struct cl_node *n)
 	return 0;
 }
 
+/* weight = W: a positive number (seed 002 420B, 440H). */
+static int
+load_weight(struct cl_conf *c, cfg_t *sec, const char *what, double *w)
+{
+	*w = cfg_getfloat(sec, "weight");
+	if (!(*w > 0 && *w <= 1e6)) {
+		report(c->path, sec->line, "%s: weight = %g: must be more "
+		    "than 0 and at most 1000000", what, *w);
+		return -1;
+	}
+	return 0;
+}
+
+/* key = {"a", "b"}: names of groups or domains, in order. */
+static int
+load_names(struct cl_conf *c, cfg_t *sec, const char *what, const char *key,
+    struct cl_names *to)
+{
+	const char	*v;
+	size_t		 i;
+
+	memset(to, 0, sizeof(*to));
+	if (cfg_size(sec, key) > CONF_GROUPS_MAX) {
+		report(c->path, sec->line, "%s: %s: more than %d", what, key,
+		    CONF_GROUPS_MAX);
+		return -1;
+	}
+	for (i = 0; i < cfg_size(sec, key); i++) {
+		v = cfg_getnstr(sec, key, i);
+		if (v == NULL || *v == '\0' || !volume_name_ok(v)) {
+			report(c->path, sec->line, "%s: %s: \"%s\" is not 1 to "
+			    "%d letters, digits, '-' or '_'", what, key,
+			    v != NULL ? v : "", CONF_NAME_MAX - 1);
+			return -1;
+		}
+		(void)strlcpy(to->name[to->n++], v, CONF_NAME_MAX);
+	}
+	return 0;
+}
+
 static int
 load_node(struct cl_conf *c, cfg_t *sec)
 {
@@ -302,6 +364,10 @@ load_node(struct cl_conf *c, cfg_t *sec)
 		(void)strlcpy(n->name, name, sizeof(n->name));
 	else
 		(void)snprintf(n->name, sizeof(n->name), "node%ld", id);
+	if (load_weight(c, sec, n->name, &n->weight) == -1 ||
+	    load_names(c, sec, n->name, "groups", &n->groups) == -1 ||
+	    load_names(c, sec, n->name, "domains", &n->domains) == -1)
+		return -1;
 	for (i = 0; i < c->nnodes; i++)
 		if (strcmp(c->nodes[i].host, n->host) == 0 &&
 		    strcmp(c->nodes[i].port, n->port) == 0) {
@@ -410,6 +476,11 @@ load_globals(struct cl_conf *c, cfg_t *cfg)
 	c->encrypt = cfg_getbool(cfg, "encrypt") == cfg_true;
 	c->lease_ms = (int)cfg_getint(cfg, "lease_ms");
 	c->event_timeout_ms = (int)cfg_getint(cfg, "event_timeout_ms");
+	c->imbalance = cfg_getfloat(cfg, "imbalance");
+	c->rebalance_ms = (int)cfg_getint(cfg, "rebalance_ms");
+	c->util_high = (int)cfg_getint(cfg, "util_high");
+	c->rtt_high_ms = (int)cfg_getint(cfg, "rtt_high_ms");
+	c->util_ms = (int)cfg_getint(cfg, "util_ms");
 	if (cfg_size(cfg, "self") > 0) {
 		c->self = (uint32_t)cfg_getint(cfg, "self");
 		c->self_set = 1;
@@ -435,6 +506,36 @@ volume_name_ok(const char *s)
 		    s[i] != '-' && s[i] != '_')
 			return 0;
 	return 1;
+}
+
+/* The fields of seed 002's volume record. */
+static int
+load_volume_record(struct cl_conf *c, cfg_t *sec, struct cl_volume *v)
+{
+	char		 what[CONF_NAME_MAX + 8];
+	const char	*g;
+	long		 pref;
+
+	(void)snprintf(what, sizeof(what), "volume %s", v->name);
+	if (load_weight(c, sec, what, &v->weight) == -1 ||
+	    load_names(c, sec, what, "domains", &v->domains) == -1)
+		return -1;
+	g = cfg_getstr(sec, "group");
+	if (g != NULL && *g != '\0' && !volume_name_ok(g)) {
+		report(c->path, sec->line, "%s: group \"%s\" is not 1 to %d "
+		    "letters, digits, '-' or '_'", what, g, CONF_NAME_MAX - 1);
+		return -1;
+	}
+	(void)strlcpy(v->group, g != NULL ? g : "", sizeof(v->group));
+	pref = cfg_getint(sec, "preferred");
+	if (pref < 0 || pref > CONF_NODEID_MAX) {
+		report(c->path, sec->line, "%s: preferred = %ld: not a node "
+		    "id", what, pref);
+		return -1;
+	}
+	v->preferred = (uint32_t)pref;
+	v->migrate = cfg_getbool(sec, "migrate") == cfg_true;
+	return 0;
 }
 
 static void
@@ -469,6 +570,8 @@ load_volume(struct cl_conf *c, cfg_t *sec)
 		    "bytes", title, sizeof(v->path) - 1);
 		return;
 	}
+	if (load_volume_record(c, sec, v) == -1)
+		return;
 	c->nvolumes++;
 }
 
@@ -710,6 +813,19 @@ load_services(struct cl_conf *c, cfg_t *cfg)
 }
 
 static void
+check_volume_nodes(struct cl_conf *c)
+{
+	int	 i;
+
+	for (i = 0; i < c->nvolumes; i++)
+		if (c->volumes[i].preferred != 0 &&
+		    conf_node(c, c->volumes[i].preferred) == NULL)
+			report(c->path, c->volumes[i].line, "volume %s: "
+			    "preferred = %u: no such node",
+			    c->volumes[i].name, c->volumes[i].preferred);
+}
+
+static void
 check_nodes(struct cl_conf *c)
 {
 	if (c->nnodes == 0) {
@@ -851,14 +967,26 @@ out:
 int
 conf_load(struct cl_conf *c, const char *path)
 {
+	cfg_opt_t volpath_opts[] = {
+		CFG_STR("path", NULL, CFGF_NODEFAULT),
+		CFG_END()
+	};
 	cfg_opt_t vol_opts[] = {
 		CFG_STR("path", NULL, CFGF_NODEFAULT),
+		CFG_FLOAT("weight", 1.0, CFGF_NONE),
+		CFG_STR("group", "", CFGF_NONE),
+		CFG_INT("preferred", 0, CFGF_NONE),
+		CFG_BOOL("migrate", cfg_true, CFGF_NONE),
+		CFG_STR_LIST("domains", NULL, CFGF_NONE),
 		CFG_END()
 	};
 	cfg_opt_t node_opts[] = {
 		CFG_STR("address", NULL, CFGF_NODEFAULT),
 		CFG_STR("name", NULL, CFGF_NODEFAULT),
-		CFG_SEC("volume", vol_opts, CFGF_MULTI | CFGF_TITLE |
+		CFG_FLOAT("weight", 1.0, CFGF_NONE),
+		CFG_STR_LIST("groups", NULL, CFGF_NONE),
+		CFG_STR_LIST("domains", NULL, CFGF_NONE),
+		CFG_SEC("volume", volpath_opts, CFGF_MULTI | CFGF_TITLE |
 		    CFGF_NO_TITLE_DUPES),
 		CFG_END()
 	};
@@ -896,6 +1024,11 @@ conf_load(struct cl_conf *c, const char *path)
 		CFG_BOOL("encrypt", cfg_false, CFGF_NONE),
 		CFG_INT("lease_ms", 5000, CFGF_NONE),
 		CFG_INT("event_timeout_ms", 30000, CFGF_NONE),
+		CFG_FLOAT("imbalance", 0.2, CFGF_NONE),
+		CFG_INT("rebalance_ms", 10000, CFGF_NONE),
+		CFG_INT("util_high", 80, CFGF_NONE),
+		CFG_INT("rtt_high_ms", 100, CFGF_NONE),
+		CFG_INT("util_ms", 1000, CFGF_NONE),
 		CFG_SEC("node", node_opts, CFGF_MULTI | CFGF_TITLE |
 		    CFGF_NO_TITLE_DUPES),
 		CFG_SEC("volume", vol_opts, CFGF_MULTI | CFGF_TITLE |
@@ -929,6 +1062,11 @@ conf_load(struct cl_conf *c, const char *path)
 	(void)cfg_set_validate_func(cfg, "damp_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "lease_ms", valid_ms);
 	(void)cfg_set_validate_func(cfg, "event_timeout_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "rebalance_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "rtt_high_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "util_ms", valid_ms);
+	(void)cfg_set_validate_func(cfg, "util_high", valid_percent);
+	(void)cfg_set_validate_func(cfg, "imbalance", valid_fraction);
 	(void)cfg_set_validate_func(cfg, "self", valid_self);
 	(void)cfg_set_validate_func(cfg, "max_payload", valid_payload);
 	(void)cfg_set_validate_func(cfg, "cluster", valid_name);
@@ -952,6 +1090,7 @@ conf_load(struct cl_conf *c, const char *path)
 	for (i = 0; i < cfg_size(cfg, "node"); i++)
 		(void)load_node(c, cfg_getnsec(cfg, "node", i));
 	load_volumes(c, cfg);
+	check_volume_nodes(c);
 	load_services(c, cfg);
 	check_nodes(c);
 	cfg_free(cfg);
@@ -1107,10 +1246,36 @@ print_service(FILE *fp, const struct cl_service *sv)
 	(void)fprintf(fp, "}\n");
 }
 
+/* key = number: the shortest form that reads back the same. */
+static void
+print_num(FILE *fp, const char *indent, const char *key, double v)
+{
+	char	 buf[64];
+
+	(void)snprintf(buf, sizeof(buf), "%g", v);
+	if (strtod(buf, NULL) != v)
+		(void)snprintf(buf, sizeof(buf), "%.17g", v);
+	(void)fprintf(fp, "%s%s = %s\n", indent, key, buf);
+}
+
+static void
+print_names(FILE *fp, const char *key, const struct cl_names *nm)
+{
+	int	 i;
+
+	if (nm->n == 0)
+		return;
+	(void)fprintf(fp, "\t%s = {", key);
+	for (i = 0; i < nm->n; i++)
+		(void)fprintf(fp, "%s\"%s\"", i > 0 ? ", " : "", nm->name[i]);
+	(void)fprintf(fp, "}\n");
+}
+
 /* The canonical form, for -nv: feeding it back gives the same config. */
 void
 conf_print(FILE *fp, const struct cl_conf *c)
 {
+	const struct cl_volume	*v;
 	const struct cl_node	*n;
 	int			 i;
 
@@ -1130,9 +1295,23 @@ conf_print(FILE *fp, const struct cl_conf *c)
 	(void)fprintf(fp, "encrypt = %s\n", c->encrypt ? "true" : "false");
 	(void)fprintf(fp, "lease_ms = %d\n", c->lease_ms);
 	(void)fprintf(fp, "event_timeout_ms = %d\n", c->event_timeout_ms);
+	print_num(fp, "", "imbalance", c->imbalance);
+	(void)fprintf(fp, "rebalance_ms = %d\n", c->rebalance_ms);
+	(void)fprintf(fp, "util_high = %d\n", c->util_high);
+	(void)fprintf(fp, "rtt_high_ms = %d\n", c->rtt_high_ms);
+	(void)fprintf(fp, "util_ms = %d\n", c->util_ms);
 	for (i = 0; i < c->nvolumes; i++) {
-		(void)fprintf(fp, "\nvolume %s {\n\t", c->volumes[i].name);
-		print_str(fp, "path", c->volumes[i].path);
+		v = &c->volumes[i];
+		(void)fprintf(fp, "\nvolume %s {\n\t", v->name);
+		print_str(fp, "path", v->path);
+		print_num(fp, "\t", "weight", v->weight);
+		(void)fprintf(fp, "\t");
+		print_str(fp, "group", v->group);
+		if (v->preferred != 0)
+			(void)fprintf(fp, "\tpreferred = %u\n", v->preferred);
+		(void)fprintf(fp, "\tmigrate = %s\n", v->migrate ? "true" :
+		    "false");
+		print_names(fp, "domains", &v->domains);
 		(void)fprintf(fp, "}\n");
 	}
 	for (i = 0; i < c->nnodes; i++) {
@@ -1145,6 +1324,9 @@ conf_print(FILE *fp, const struct cl_conf *c)
 		else
 			(void)fprintf(fp, "\taddress = \"%s:%s\"\n", n->host,
 			    n->port);
+		print_num(fp, "\t", "weight", n->weight);
+		print_names(fp, "groups", &n->groups);
+		print_names(fp, "domains", &n->domains);
 		print_overrides(fp, c, n->id);
 		(void)fprintf(fp, "}\n");
 	}

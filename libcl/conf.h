@@ -27,12 +27,28 @@
 #define CONF_NODEID_MAX		255
 #define CONF_NAME_MAX		64		/* bytes, cluster and node names */
 
+#define CONF_GROUPS_MAX		8		/* groups, domains per record */
+
+/* Names of groups or domains (seed 002 L609-L637). */
+struct cl_names {
+	int		 n;
+	char		 name[CONF_GROUPS_MAX][CONF_NAME_MAX];
+};
+
+/*
+ * A node: seed 002's node record (L609-L627): its weight (relative
+ * capability, 420B), the groups it prefers to serve in order (420F) and
+ * its domains (420G).
+ */
 struct cl_node {
 	uint32_t	 id;
 	int		 line;
 	char		 name[CONF_NAME_MAX];
 	char		 host[256];
 	char		 port[8];
+	double		 weight;
+	struct cl_names	 groups;
+	struct cl_names	 domains;
 };
 
 #define CONF_VOLUMES_MAX	16		/* volumes (file systems) */
@@ -55,6 +71,12 @@ struct cl_volume {
 	char		 path[CONF_VOLPATH_MAX];	/* the default */
 	int		 nover;
 	struct cl_volpath over[CONF_VOLOVER_MAX];
+	/* seed 002's volume record (L631-L637), for clrebalance(8). */
+	double		 weight;	/* 440H: expected traffic */
+	char		 group[CONF_NAME_MAX];	/* 440B-C, "" for none */
+	uint32_t	 preferred;	/* 440D-E: parent admin, 0 none */
+	int		 migrate;	/* 440I: may leave its group */
+	struct cl_names	 domains;	/* 440J-K */
 };
 
 #define CONF_SERVICES_MAX	32		/* service sections */
@@ -107,6 +129,11 @@ struct cl_conf {
 	size_t		 max_payload;
 	int		 lease_ms;
 	int		 event_timeout_ms;
+	double		 imbalance;	/* clrebalance: hysteresis */
+	int		 rebalance_ms;	/* clrebalance: periodic check */
+	int		 util_high;	/* cliod redirects over this, % */
+	int		 rtt_high_ms;	/* clients move over this */
+	int		 util_ms;	/* cliod's utilization interval */
 	int		 nnodes;
 	struct cl_node	 nodes[CONF_NODES_MAX];
 	int		 nvolumes;

@@ -399,8 +399,13 @@ follow(int i)
 	 * Without clmemberd this node is out of the cluster, which recovers
 	 * the service elsewhere: it must not run here too.
 	 */
-	if (!L->up || r->node != L->self || L->leaving || L->exiting ||
-	    L->forced || c->gone) {
+	/*
+	 * Only as a joined member: a node that rejoins has its copy of the
+	 * database brought up to date before its join is done (it may still
+	 * name this node as the one that ran the service).
+	 */
+	if (!L->up || !L->view.avail[L->self] || r->node != L->self ||
+	    L->leaving || L->exiting || L->forced || c->gone) {
 		child_want(c, 0);
 		if (L->up && r->state == REG_REGISTERED && r->node != L->self &&
 		    c->sv.notify[0] != '\0' && c->notified != r->gen &&

@@ -353,6 +353,7 @@ int		 db_init(void);
 void		 db_hb_fields(struct frame *);
 void		 db_take_hb(struct peer *, const struct frame *);
 void		 db_view_changed(void);
+void		 db_node_left(uint32_t, uint64_t);
 void		 db_tick(void);
 void		 db_check_synced(void);
 void		 db_peer_down(struct peer *);

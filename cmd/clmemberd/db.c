@@ -616,29 +616,71 @@ publish(const char *key, const char *val, struct client *cl, uint32_t node,
 }
 
 /*
- * When a node left the view, as this coordinator saw it (ms; 0: it is a
- * member, or we have not seen it go).
+ * When each node last left the view (ms), and the first view it was
+ * missing from: every member notes it as it installs views
+ * (db_node_left), so a coordinator knows of departures it did not lead,
+ * however short (a node forced out that rejoins within milliseconds).
  */
 static uint64_t	 gone_at[NODEID_MAX + 1];
+static uint64_t	 gone_epoch[NODEID_MAX + 1];
+
+void
+db_node_left(uint32_t id, uint64_t epoch)
+{
+	if (id == 0 || id > NODEID_MAX)
+		return;
+	gone_at[id] = loop_now();
+	gone_epoch[id] = epoch;
+}
+
+/* The view epoch a lock record was taken in. */
+static uint64_t
+lock_epoch(const struct rec *r)
+{
+	const char		*e;
+	unsigned long long	 v;
+
+	if (r == NULL || (e = strstr(r->val, "epoch=")) == NULL ||
+	    sscanf(e, "epoch=%llu", &v) != 1)
+		return 0;
+	return v;
+}
 
 /*
- * May a lock held by node h be given to another?  Not while h is a
- * member, and not until fail_ms after it left the view: h may have been
- * cut off rather than dead, and it goes on believing it holds the lock
- * until it notices it lost quorum.  It notices after fail_ms of silence,
- * at most 2 heartbeats after the majority dropped it (its last heartbeat
+ * Has the holder left the view since it took the lock?  Then the lock is
+ * no longer its own, even if it is back: it holds a lock only in the
+ * views it stayed a member of (cl-wire(5), DATABASE).
+ */
+static int
+lock_stale(const struct rec *r)
+{
+	uint32_t	 h = holder(r);
+
+	if (h == 0)
+		return 0;
+	if (!ns_has(&D->cs.members, h) && gone_epoch[h] <= lock_epoch(r))
+		db_node_left(h, D->cs.epoch);	/* gone before we looked */
+	return gone_epoch[h] > lock_epoch(r);
+}
+
+/*
+ * May a lock be given to another node?  Not while its holder stayed in
+ * the view, and not until fail_ms after it left: it may have been cut
+ * off rather than dead, and it goes on believing it holds the lock until
+ * it notices it lost quorum.  It notices after fail_ms of silence, at
+ * most 2 heartbeats after the majority dropped it (its last heartbeat
  * reached them at most one heartbeat before the cut), so fail_ms, at
  * least twice heartbeat_ms (cl.conf), is enough.
  */
 static int
-lock_free(uint32_t h)
+lock_free(const struct rec *r)
 {
-	if (ns_has(&D->cs.members, h)) {
-		gone_at[h] = 0;
+	uint32_t	 h = holder(r);
+
+	if (h == 0)
+		return 1;
+	if (!lock_stale(r))
 		return 0;
-	}
-	if (gone_at[h] == 0)
-		gone_at[h] = loop_now();
 	return loop_now() >= gone_at[h] + (uint64_t)D->conf.fail_ms;
 }
 
@@ -738,22 +780,23 @@ coord_write(const struct frame *rq, struct client *cl, uint32_t node)
 			return 0;
 	} else if (strcmp(cmd, "lock") == 0) {
 		h = holder(r);
-		if (h == who) {
+		/* Its own, unless it left the view since: then taken anew. */
+		if (h == who && !lock_stale(r)) {
 			ok_frame(&f, "lock", key, r->ver, who);
 			return answer(cl, node, rq->txid, &f);
 		}
 		/* A holder that left the view holds nothing, after grace. */
-		if (h != 0 && !lock_free(h)) {
+		if (h != 0 && h != who && !lock_free(r)) {
 			frame_init(&f, "error", rq->txid);
 			frame_add(&f, "status", "held");
 			frame_add(&f, "node", "%u", h);
 			frame_add(&f, "reason", "lock %s is held by node %u%s",
 			    key + strlen(LOCK_PREFIX), h,
-			    ns_has(&D->cs.members, h) ? "" : ", which left the "
+			    !lock_stale(r) ? "" : ", which left the "
 			    "view: released when it has surely noticed");
 			return answer(cl, node, rq->txid, &f);
 		}
-		if (h != 0)
+		if (h != 0 && h != who)
 			log_info("lock %s of node %u, which left the view, "
 			    "given to node %u", key + strlen(LOCK_PREFIX), h,
 			    who);
@@ -786,7 +829,7 @@ drop_stale_locks(void)
 	    strncmp(r->key, LOCK_PREFIX, strlen(LOCK_PREFIX)) == 0; r = next) {
 		next = RB_NEXT(rectree, &recs, r);
 		h = holder(r);
-		if (h != 0 && !lock_free(h))
+		if (h != 0 && !lock_free(r))
 			continue;
 		(void)strlcpy(key, r->key, sizeof(key));
 		log_info("lock %s released: node %u left the view",

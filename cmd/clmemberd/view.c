@@ -476,6 +476,38 @@ proposal_has_us(const char *m)
 	return 0;
 }
 
+/*
+ * A node outside our view (it restarted) proposes a view without a member
+ * we still hear: it has not connected to that member yet.  Accepting
+ * would force a live node out; a joining node is to negotiate its way
+ * into the cluster (seed 004 L181), not re-form it.  It proposes again
+ * once it hears everyone.  The id of such a member, or 0.
+ */
+static uint32_t
+drops_live_member(const struct peer *p, const char *m,
+    const struct nodeset *alive)
+{
+	struct nodeset	 prop;
+	const char	*q;
+	uint64_t	 id;
+	uint32_t	 n;
+	size_t		 len;
+
+	if (!D->inview || (ns_has(&D->cs.members, p->id) &&
+	    D->cs.inc[p->id] == p->inc))
+		return 0;
+	ns_clear(&prop);
+	for (q = m; *q != '\0'; q += len + (q[len] == ',')) {
+		len = strcspn(q, ",");
+		if (wire_parse_u64(q, strcspn(q, ":,"), NODEID_MAX, &id) == 0)
+			ns_add(&prop, (uint32_t)id);
+	}
+	NS_FOREACH(n, &D->cs.members)
+		if (n != D->self && ns_has(alive, n) && !ns_has(&prop, n))
+			return n;
+	return 0;
+}
+
 static int
 on_propose(struct peer *p, const struct frame *f)
 {
@@ -483,6 +515,8 @@ on_propose(struct peer *p, const struct frame *f)
 	struct frame	 r;
 	struct buf	 b;
 	uint64_t	 e;
+	uint32_t	 live;
+	char		 why[96];
 	const char	*m;
 
 	if (frame_getu64(f, "epoch", &e) == -1 ||
@@ -499,6 +533,11 @@ on_propose(struct peer *p, const struct frame *f)
 		send_nack(p, e, "a lower node is alive");
 	else if (!proposal_has_us(m))
 		send_nack(p, e, "not in the proposal");
+	else if ((live = drops_live_member(p, m, &alive)) != 0) {
+		(void)snprintf(why, sizeof(why), "drops node %u, a live member "
+		    "of view %llu", live, (unsigned long long)D->cs.epoch);
+		send_nack(p, e, why);
+	}
 	else if (!D->inview && !is_ready())
 		send_nack(p, e, "not ready to join");
 	else if (statefile_promise(e) == -1)
@@ -687,9 +726,11 @@ note_removed(const struct cstate *old, const struct cstate *ncs)
 	uint32_t	 id;
 
 	NS_FOREACH(id, &old->members) {
-		if (id == D->self || (p = D->peers[id]) == NULL)
+		if (ns_has(&ncs->members, id) && ncs->inc[id] == old->inc[id])
 			continue;
-		if (!ns_has(&ncs->members, id) || ncs->inc[id] != old->inc[id])
+		/* Its locks are no longer its own (db.c, lock_stale). */
+		db_node_left(id, ncs->epoch);
+		if (id != D->self && (p = D->peers[id]) != NULL)
 			flap(p);
 	}
 }

@@ -535,6 +535,7 @@ load_volume_record(struct cl_conf *c, cfg_t *sec, struct cl_volume *v)
 	}
 	v->preferred = (uint32_t)pref;
 	v->migrate = cfg_getbool(sec, "migrate") == cfg_true;
+	v->failback = cfg_getbool(sec, "failback") == cfg_true;
 	return 0;
 }
 
@@ -977,6 +978,7 @@ conf_load(struct cl_conf *c, const char *path)
 		CFG_STR("group", "", CFGF_NONE),
 		CFG_INT("preferred", 0, CFGF_NONE),
 		CFG_BOOL("migrate", cfg_true, CFGF_NONE),
+		CFG_BOOL("failback", cfg_false, CFGF_NONE),
 		CFG_STR_LIST("domains", NULL, CFGF_NONE),
 		CFG_END()
 	};
@@ -1310,6 +1312,8 @@ conf_print(FILE *fp, const struct cl_conf *c)
 		if (v->preferred != 0)
 			(void)fprintf(fp, "\tpreferred = %u\n", v->preferred);
 		(void)fprintf(fp, "\tmigrate = %s\n", v->migrate ? "true" :
+		    "false");
+		(void)fprintf(fp, "\tfailback = %s\n", v->failback ? "true" :
 		    "false");
 		print_names(fp, "domains", &v->domains);
 		(void)fprintf(fp, "}\n");

@@ -76,6 +76,7 @@ struct cl_volume {
 	char		 group[CONF_NAME_MAX];	/* 440B-C, "" for none */
 	uint32_t	 preferred;	/* 440D-E: parent admin, 0 none */
 	int		 migrate;	/* 440I: may leave its group */
+	int		 failback;	/* back to a node that returns */
 	struct cl_names	 domains;	/* 440J-K */
 };
 

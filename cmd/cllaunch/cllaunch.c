@@ -128,8 +128,8 @@ watch_open(void)
 	if (ctl_open(&L->watch, L->conf->rundir, "clmemberd") == -1)
 		return -1;
 	frame_init(&req, "db", ++L->txid);
+	/* launch/ and rebalance/assign: every change, filtered on arrival. */
 	frame_add(&req, "cmd", "watch");
-	frame_add(&req, "prefix", LAUNCH_PREFIX);
 	if (ctl_send(&L->watch, &req) == -1 ||
 	    launch_recv(&L->watch, &f, 5000) != 1 || strcmp(f.op, "ok") != 0) {
 		ctl_close(&L->watch);

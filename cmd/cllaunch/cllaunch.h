@@ -29,6 +29,7 @@
 #define LAUNCH_LAYER		900	/* the event manager: the top layer */
 #define LAUNCH_LOCK		"cllaunch"
 #define LAUNCH_PREFIX		"launch/"
+#define ASSIGN_KEY		"rebalance/assign"	/* clrebalance(8) */
 #define LAUNCH_TICK_MS		1000	/* placement and state re-checked */
 #define LAUNCH_RETRY_MS		200	/* lock held elsewhere, db busy */
 #define LAUNCH_CONNECT_MS	500	/* clmemberd away: connect again */
@@ -101,6 +102,7 @@ struct launch {
 	int		 nchild;
 	struct child	 child[CHILD_MAX];	/* by service */
 	struct reg	 reg[CHILD_MAX];	/* same index */
+	uint32_t	 assign[CHILD_MAX];	/* clrebalance's node, or 0 */
 	struct view	 view;
 	int		 forced;	/* this node was forced out */
 	int		 leaving;	/* this node leaves: run nothing */
@@ -154,6 +156,7 @@ const char	*reg_state_name(enum reg_state);
 int		 reg_load(void);
 void		 reg_watch_read(void);
 void		 reg_reconcile(void);
+void		 reg_take_assign(const char *);
 void		 reg_decide(void);
 void		 reg_release_all(void);
 void		 reg_write_status(struct child *);

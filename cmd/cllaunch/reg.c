@@ -199,7 +199,20 @@ reg_load(void)
 			continue;
 		take(i, frame_get(&f, "value"), ver);
 	}
-	return strcmp(f.op, "end") == 0 ? 0 : -1;
+	if (strcmp(f.op, "end") != 0)
+		return -1;
+	frame_init(&req, "db", ++L->txid);
+	frame_add(&req, "cmd", "get");
+	frame_add(&req, "key", "%s", ASSIGN_KEY);
+	if (ctl_send(&L->db, &req) == -1)
+		goto broken;
+	do {
+		if (launch_recv(&L->db, &f, timeout) != 1)
+			goto broken;
+	} while (f.txid != req.txid);
+	reg_take_assign(strcmp(f.op, "dbrec") == 0 ? frame_get(&f, "value") :
+	    NULL);
+	return 0;
  broken:
 	log_warnx("clmemberd: %s", strerror(errno));
 	launch_lost();
@@ -227,21 +240,33 @@ restart_asked(const struct frame *f)
 	}
 }
 
-/* The watch on launch/: keep the copy current. */
+/* The watch on the database: keep our copy current. */
 void
 reg_watch_read(void)
 {
 	struct frame	 f;
 	const char	*op;
+	const char	*key;
 	uint64_t	 ver;
-	int		 rc, i;
+	int		 rc, i, changed = 0;
 
 	while ((rc = launch_recv(&L->watch, &f, 0)) == 1) {
 		if (strcmp(f.op, "dbev") != 0 || (op = frame_get(&f, "op")) ==
 		    NULL)
 			continue;
 		if (strcmp(op, "resync") == 0) {
-			L->resync = 1;
+			L->resync = changed = 1;
+			continue;
+		}
+		/* The watch sees every key: only ours wake us. */
+		if ((key = frame_get(&f, "key")) == NULL ||
+		    (strncmp(key, LAUNCH_PREFIX, strlen(LAUNCH_PREFIX)) != 0 &&
+		    strcmp(key, ASSIGN_KEY) != 0))
+			continue;
+		changed = 1;
+		if (strcmp(key, ASSIGN_KEY) == 0) {
+			reg_take_assign(strcmp(op, "del") == 0 ? NULL :
+			    frame_get(&f, "value"));
 			continue;
 		}
 		if ((i = service_index(frame_get(&f, "key"))) == -1) {
@@ -258,7 +283,8 @@ reg_watch_read(void)
 		launch_lost();
 		return;
 	}
-	launch_changed();
+	if (changed)
+		launch_changed();
 }
 
 /* Replace registration i by r, if it is still at the version we read. */
@@ -307,15 +333,63 @@ lock(int take)
 	return rc;
 }
 
+/*
+ * The service as placement sees it: a file system's clmetad goes where
+ * clrebalance(8) assigned it (rebalance/assign), when its nodes allow
+ * that node, and moves there when the assignment changes.
+ */
+static const struct cl_service *
+effective(int i, struct cl_service *eff)
+{
+	uint32_t	 n = L->assign[i];
+
+	if (n == 0 || !conf_service_allows(&L->child[i].sv, n))
+		return &L->child[i].sv;
+	*eff = L->child[i].sv;
+	eff->preferred = n;
+	eff->failback = 1;
+	return eff;
+}
+
+/*
+ * rebalance/assign: "ver=V epoch=E master=N fs1=2 fs2=1 ...": the
+ * administrator of each file system, for the services clmetad.FS.
+ */
+void
+reg_take_assign(const char *v)
+{
+	char		 buf[1100], *p, *tok, *eq, name[CONF_SVCNAME_MAX + 1];
+	uint64_t	 n;
+	int		 i;
+
+	memset(L->assign, 0, sizeof(L->assign));
+	if (v == NULL || strlcpy(buf, v, sizeof(buf)) >= sizeof(buf))
+		return;
+	for (p = buf; (tok = strsep(&p, " ")) != NULL;) {
+		if ((eq = strchr(tok, '=')) == NULL)
+			continue;
+		*eq++ = '\0';
+		if (strcmp(tok, "ver") == 0 || strcmp(tok, "epoch") == 0 ||
+		    strcmp(tok, "master") == 0 ||
+		    wire_parse_u64(eq, strlen(eq), CONF_NODEID_MAX, &n) != 0)
+			continue;
+		(void)snprintf(name, sizeof(name), "clmetad.%s", tok);
+		for (i = 0; i < L->nchild; i++)
+			if (strcmp(L->child[i].sv.name, name) == 0)
+				L->assign[i] = (uint32_t)n;
+	}
+}
+
 /* Would a decision change anything? */
 static int
 needed(void)
 {
+	struct cl_service eff;
 	struct reg	 out;
 	int		 i;
 
 	for (i = 0; i < L->nchild; i++)
-		if (!L->child[i].sv.all && place_decide(&L->child[i].sv,
+		if (!L->child[i].sv.all && place_decide(effective(i, &eff),
 		    &L->view, &L->reg[i], &out))
 			return 1;
 	return 0;
@@ -329,6 +403,7 @@ needed(void)
 void
 reg_decide(void)
 {
+	struct cl_service eff;
 	struct reg	 out;
 	int		 i, rc;
 
@@ -343,7 +418,7 @@ reg_decide(void)
 	if (reg_load() == 0)
 		for (i = 0; i < L->nchild; i++)
 			if (!L->child[i].sv.all && place_decide(
-			    &L->child[i].sv, &L->view, &L->reg[i], &out))
+			    effective(i, &eff), &L->view, &L->reg[i], &out))
 				(void)reg_set(i, &out);
 	(void)lock(0);
 }
@@ -352,6 +427,7 @@ reg_decide(void)
 void
 reg_release_all(void)
 {
+	struct cl_service eff;
 	struct reg	 out, *r;
 	uint32_t	 n;
 	int		 i;
@@ -363,7 +439,7 @@ reg_release_all(void)
 		if (L->child[i].sv.all || r->node != L->self ||
 		    r->state == REG_FAILED)
 			continue;
-		n = place_pick(&L->child[i].sv, &L->view, r, L->self);
+		n = place_pick(effective(i, &eff), &L->view, r, L->self);
 		out = *r;
 		out.state = n != 0 ? REG_STARTING : REG_UNPLACED;
 		out.node = n;

@@ -22,6 +22,7 @@ OBJDIR ?=	obj
 BIN ?=		bin
 
 LIBCL_SRC =	libcl/auth.c libcl/buf.c libcl/conf.c libcl/conn.c libcl/ctl.c \
+		libcl/dbclient.c \
 		libcl/fsproto.c libcl/log.c libcl/loop.c libcl/msg.c \
 		libcl/sock.c libcl/vol.c libcl/wire.c
 CLMEMBERD_SRC =	$(wildcard cmd/clmemberd/*.c)
@@ -32,6 +33,7 @@ CLFS_SRC =	$(wildcard cmd/clfs/*.c)
 CLSESSIOND_SRC = $(wildcard cmd/clsessiond/*.c)
 CLSESSION_SRC =	$(wildcard cmd/clsession/*.c)
 CLLAUNCH_SRC =	$(wildcard cmd/cllaunch/*.c)
+CLREBALANCE_SRC = $(wildcard cmd/clrebalance/*.c)
 UNIT_SRC =	$(wildcard tests/unit/test_*.c)
 
 LIBCL =		$(OBJDIR)/libcl.a
@@ -90,6 +92,10 @@ $(BIN)/clhsm: $(call obj,$(CLHSM_SRC)) $(LIBCL)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BIN)/cllaunch: $(call obj,$(CLLAUNCH_SRC)) $(LIBCL)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/clrebalance: $(call obj,$(CLREBALANCE_SRC)) $(LIBCL)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

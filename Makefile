@@ -128,6 +128,10 @@ $(BIN)/unit/%: $(OBJDIR)/tests/unit/%.o $(CLMEMBERD_LIB) $(LIBCL)
 $(OBJDIR)/tests/unit/test_place.o: CPPFLAGS += -Icmd/cllaunch
 $(BIN)/unit/test_place: $(OBJDIR)/cmd/cllaunch/place.o
 
+# test_balance: clrebalance's assignment, balance.c alone (pure).
+$(OBJDIR)/tests/unit/test_balance.o: CPPFLAGS += -Icmd/clrebalance
+$(BIN)/unit/test_balance: $(OBJDIR)/cmd/clrebalance/balance.o
+
 # Test helpers (fake peers and the like) built from tests/lib/*.c.
 TESTTOOL_SRC =	$(wildcard tests/lib/*.c)
 TESTTOOLS =	$(TESTTOOL_SRC:tests/lib/%.c=$(BIN)/test/%)

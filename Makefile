@@ -45,6 +45,7 @@ UNITS =		$(UNIT_SRC:tests/unit/%.c=$(BIN)/unit/%)
 CLHSM_SRC =	$(wildcard cmd/clhsm/*.c)
 PROGS +=	$(BIN)/clhsm
 PROGS +=	$(BIN)/cllaunch
+PROGS +=	$(BIN)/clrebalance
 
 obj =		$(patsubst %.c,$(OBJDIR)/%.o,$(1))
 

@@ -548,7 +548,12 @@ reg_reconcile(void)
 			child_want(c, want);
 		} else
 			follow(i);
-		if (c->dirty && L->up)
+		/*
+		 * Not before this node has joined: its database copy is
+		 * being brought up to date then, and a write would hold
+		 * the loop (and the ack of its own join) until it timed out.
+		 */
+		if (c->dirty && L->up && L->view.avail[L->self])
 			reg_write_status(c);
 	}
 }

@@ -347,8 +347,15 @@ db_synced(void)
 		return 0;
 	if (view_coordinator() == D->self)
 		return ready;
+	/*
+	 * At least where the coordinator was when it sent its heartbeat:
+	 * the updates after that come in order.  Not equal to it: while
+	 * services write every second, the two are seldom equal at the
+	 * moment a heartbeat lands, and a rejoining node's join, held
+	 * until it is synced, waited for a quiet moment (10 s seen).
+	 */
 	c = coordinator_peer();
-	return c != NULL && c->dbready && c->dbe == dbe && c->dbs == dbs;
+	return c != NULL && c->dbready && c->dbe == dbe && dbs >= c->dbs;
 }
 
 static void

@@ -226,6 +226,7 @@ install: all install-init
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)
 	install -m 755 $(BIN)/clmemberd $(BIN)/clmetad $(BIN)/cliod \
 	    $(BIN)/clsessiond $(BIN)/clmount $(BIN)/cllaunch \
+	    $(BIN)/clrebalance \
 	    $(DESTDIR)$(SBINDIR)/
 	install -m 755 $(BIN)/clmember $(BIN)/clfs $(BIN)/clsession \
 	    $(BIN)/clhsm $(DESTDIR)$(BINDIR)/

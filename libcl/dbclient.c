@@ -132,6 +132,40 @@ dbc_get(struct dbc *d, const char *key, char *buf, size_t n, uint64_t *ver)
 	return 1;
 }
 
+/* Every record under prefix, in key order, to cb: 0, or -1. */
+int
+dbc_ls(struct dbc *d, const char *prefix, dbc_rec_cb cb, void *arg)
+{
+	struct frame	 req, f;
+	uint64_t	 ver;
+
+	if (!d->open)
+		return failed(d, "not connected to clmemberd");
+	frame_init(&req, "db", ++d->txid);
+	frame_add(&req, "cmd", "ls");
+	frame_add(&req, "prefix", "%s", prefix);
+	if (ctl_send(&d->ctl, &req) == -1) {
+		dbc_close(d);
+		return failed(d, "clmemberd: %s", strerror(errno));
+	}
+	for (;;) {
+		if (answer(d, req.txid, &f) == -1)
+			return -1;
+		if (strcmp(f.op, "end") == 0)
+			return 0;
+		if (strcmp(f.op, "dbrec") != 0)
+			return failed(d, "ls %s: %s", prefix,
+			    frame_get(&f, "reason") != NULL ?
+			    frame_get(&f, "reason") : f.op);
+		if (frame_get(&f, "key") == NULL ||
+		    frame_get(&f, "value") == NULL)
+			continue;
+		if (frame_getu64(&f, "ver", &ver) == -1)
+			ver = 0;
+		cb(frame_get(&f, "key"), frame_get(&f, "value"), ver, arg);
+	}
+}
+
 /*
  * Set key to value; with check, only if it is at version ver (0: only
  * if there is none).  1, 0 refused (d->error says why), -1.
@@ -221,9 +255,12 @@ dbc_view(struct dbc *d, struct dbc_view *v)
 			view_members(v, frame_get(&f, "members"));
 		} else if (strcmp(f.op, "node") == 0 &&
 		    frame_getu64(&f, "id", &id) == 0 && id <= CONF_NODEID_MAX &&
-		    (s = frame_get(&f, "member")) != NULL &&
-		    strcmp(s, "joined") == 0 && v->member[id])
-			v->joined[id] = 1;
+		    (s = frame_get(&f, "member")) != NULL) {
+			if (strcmp(s, "joined") == 0 && v->member[id])
+				v->joined[id] = 1;
+			if (strcmp(s, "leaving") == 0)
+				v->leaving[id] = 1;
+		}
 	}
 	if (!v->quorum)
 		memset(v->joined, 0, sizeof(v->joined));

@@ -42,12 +42,16 @@ struct dbc_view {
 	uint64_t	 epoch;
 	uint8_t		 member[CONF_NODEID_MAX + 1];
 	uint8_t		 joined[CONF_NODEID_MAX + 1];	/* member=joined */
+	uint8_t		 leaving[CONF_NODEID_MAX + 1];	/* member=leaving */
 };
+
+typedef void	(*dbc_rec_cb)(const char *, const char *, uint64_t, void *);
 
 int	 dbc_open(struct dbc *, const struct cl_conf *);
 void	 dbc_close(struct dbc *);
 int	 dbc_call(struct dbc *, struct frame *, struct frame *);
 int	 dbc_get(struct dbc *, const char *, char *, size_t, uint64_t *);
+int	 dbc_ls(struct dbc *, const char *, dbc_rec_cb, void *);
 int	 dbc_set(struct dbc *, const char *, const char *, uint64_t, int);
 int	 dbc_lock(struct dbc *, const char *, uint32_t *);
 int	 dbc_unlock(struct dbc *, const char *);

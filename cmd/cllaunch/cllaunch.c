@@ -111,7 +111,7 @@ launch_lost(void)
 	loop_fd_del(L->sub.fd);
 	loop_fd_del(L->watch.fd);
 	ctl_close(&L->sub);
-	ctl_close(&L->db);
+	dbc_close(&L->db);
 	ctl_close(&L->watch);
 	L->up = 0;
 	memset(&L->view, 0, sizeof(L->view));
@@ -146,14 +146,14 @@ on_connect(void *arg)
 	(void)arg;
 	if (L->up || L->exiting)
 		return;
-	if (ctl_open(&L->db, L->conf->rundir, "clmemberd") == -1)
+	if (dbc_open(&L->db, L->conf) == -1)
 		goto retry;
 	if (watch_open() == -1) {
-		ctl_close(&L->db);
+		dbc_close(&L->db);
 		goto retry;
 	}
 	if (member_open() == -1) {
-		ctl_close(&L->db);
+		dbc_close(&L->db);
 		ctl_close(&L->watch);
 		goto retry;
 	}

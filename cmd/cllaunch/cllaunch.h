@@ -23,6 +23,7 @@
 
 #include "conf.h"
 #include "ctl.h"
+#include "dbclient.h"
 #include "loop.h"
 #include "wire.h"
 
@@ -109,7 +110,7 @@ struct launch {
 	uint64_t	 leave_txid;	/* notify to ack once all stopped */
 	int		 exiting;
 	struct ctl	 sub;		/* the subsystem registration */
-	struct ctl	 db;		/* requests */
+	struct dbc	 db;		/* requests */
 	struct ctl	 watch;		/* launch/ changes */
 	int		 up;		/* the three are open */
 	int		 resync;	/* read launch/ again */

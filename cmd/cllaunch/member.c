@@ -131,65 +131,24 @@ member_read(void)
 	launch_changed();
 }
 
-static void
-member_node(struct view *v, const struct frame *f, uint8_t *members)
-{
-	const char	*m;
-	uint64_t	 id;
-
-	if (frame_getu64(f, "id", &id) == -1 || id > CONF_NODEID_MAX ||
-	    (m = frame_get(f, "member")) == NULL)
-		return;
-	if (strcmp(m, "leaving") == 0)
-		v->leaving[id] = 1;
-	if (members[id] && strcmp(m, "joined") == 0)
-		v->avail[id] = 1;
-}
-
 /* The view, from clmemberd's status: who may run services now. */
 int
 member_view(struct view *v)
 {
-	struct frame	 req, f;
-	uint8_t		 members[CONF_NODEID_MAX + 1];
-	const char	*s;
-	uint64_t	 n;
-	size_t		 len;
-	int		 timeout = REPLY_MS;
+	struct dbc_view	 dv;
 
 	memset(v, 0, sizeof(*v));
-	memset(members, 0, sizeof(members));
 	if (!L->up)
 		return -1;
-	frame_init(&req, "status", ++L->txid);
-	if (ctl_send(&L->db, &req) == -1)
-		goto broken;
-	for (;;) {
-		if (launch_recv(&L->db, &f, timeout) != 1)
-			goto broken;
-		if (f.txid != req.txid)
-			continue;
-		if (strcmp(f.op, "end") == 0)
-			break;
-		if (strcmp(f.op, "view") == 0) {
-			v->quorum = (s = frame_get(&f, "quorum")) != NULL &&
-			    strcmp(s, "yes") == 0;
-			(void)frame_getu64(&f, "epoch", &v->epoch);
-			for (s = frame_get(&f, "members"); s != NULL &&
-			    *s != '\0'; s += len + (s[len] == ',')) {
-				len = strcspn(s, ",");
-				if (wire_parse_u64(s, len, CONF_NODEID_MAX,
-				    &n) == 0)
-					members[n] = 1;
-			}
-		} else if (strcmp(f.op, "node") == 0)
-			member_node(v, &f, members);
+	if (dbc_view(&L->db, &dv) == -1) {
+		log_warnx("%s", L->db.error);
+		if (!L->db.open)
+			launch_lost();
+		return -1;
 	}
-	if (!v->quorum)
-		memset(v->avail, 0, sizeof(v->avail));
+	v->quorum = dv.quorum;
+	v->epoch = dv.epoch;
+	memcpy(v->avail, dv.joined, sizeof(v->avail));
+	memcpy(v->leaving, dv.leaving, sizeof(v->leaving));
 	return 0;
- broken:
-	log_warnx("clmemberd: %s", strerror(errno));
-	launch_lost();
-	return -1;
 }

@@ -44,26 +44,20 @@ reg_state_name(enum reg_state s)
 	return reg_names[s];
 }
 
-/* One request on the DB connection: 1 ok, 0 refused (*f says), -1. */
+/* One request on the database connection: 1 ok, 0 refused (*f says), -1. */
 int
 db_call(struct frame *req, struct frame *f)
 {
-	int	 timeout = 2 * L->conf->msg_timeout_ms + 1000;
+	int	 rc;
 
 	if (!L->up)
 		return -1;
-	req->txid = ++L->txid;
-	if (ctl_send(&L->db, req) == -1)
-		goto broken;
-	do {
-		if (launch_recv(&L->db, f, timeout) != 1)
-			goto broken;
-	} while (f->txid != req->txid);
-	return strcmp(f->op, "ok") == 0 || strcmp(f->op, "dbrec") == 0;
- broken:
-	log_warnx("clmemberd: %s", strerror(errno));
-	launch_lost();
-	return -1;
+	if ((rc = dbc_call(&L->db, req, f)) == -1) {
+		log_warnx("%s", L->db.error);
+		if (!L->db.open)
+			launch_lost();
+	}
+	return rc;
 }
 
 static int
@@ -170,53 +164,36 @@ take(int i, const char *value, uint64_t ver)
 	L->reg[i] = r;
 }
 
+static void
+load_one(const char *key, const char *value, uint64_t ver, void *arg)
+{
+	int	 i;
+
+	(void)arg;
+	if ((i = service_index(key)) != -1)
+		take(i, value, ver);
+}
+
 /* Every registration, from this node's copy of the database. */
 int
 reg_load(void)
 {
-	struct frame	 req, f;
-	uint64_t	 ver;
-	int		 i, timeout = 2 * L->conf->msg_timeout_ms + 1000;
+	char	 v[1100];
+	int	 i, rc;
 
 	if (!L->up)
 		return -1;
 	for (i = 0; i < L->nchild; i++)
 		memset(&L->reg[i], 0, sizeof(L->reg[i]));
-	frame_init(&req, "db", ++L->txid);
-	frame_add(&req, "cmd", "ls");
-	frame_add(&req, "prefix", LAUNCH_PREFIX);
-	if (ctl_send(&L->db, &req) == -1)
-		goto broken;
-	for (;;) {
-		if (launch_recv(&L->db, &f, timeout) != 1)
-			goto broken;
-		if (f.txid != req.txid)
-			continue;
-		if (strcmp(f.op, "dbrec") != 0)
-			break;
-		if ((i = service_index(frame_get(&f, "key"))) == -1 ||
-		    frame_getu64(&f, "ver", &ver) == -1)
-			continue;
-		take(i, frame_get(&f, "value"), ver);
-	}
-	if (strcmp(f.op, "end") != 0)
+	if (dbc_ls(&L->db, LAUNCH_PREFIX, load_one, NULL) == -1 ||
+	    (rc = dbc_get(&L->db, ASSIGN_KEY, v, sizeof(v), NULL)) == -1) {
+		log_warnx("%s", L->db.error);
+		if (!L->db.open)
+			launch_lost();
 		return -1;
-	frame_init(&req, "db", ++L->txid);
-	frame_add(&req, "cmd", "get");
-	frame_add(&req, "key", "%s", ASSIGN_KEY);
-	if (ctl_send(&L->db, &req) == -1)
-		goto broken;
-	do {
-		if (launch_recv(&L->db, &f, timeout) != 1)
-			goto broken;
-	} while (f.txid != req.txid);
-	reg_take_assign(strcmp(f.op, "dbrec") == 0 ? frame_get(&f, "value") :
-	    NULL);
+	}
+	reg_take_assign(rc == 1 ? v : NULL);
 	return 0;
- broken:
-	log_warnx("clmemberd: %s", strerror(errno));
-	launch_lost();
-	return -1;
 }
 
 /* launch/NAME/SELF set to "state=restart" by `cllaunch restart`. */

@@ -29,7 +29,6 @@
 #include "cllaunch.h"
 
 #define RECS_MAX	4096
-#define REPLY_MS	5000
 
 struct rec {
 	char		*key;
@@ -37,45 +36,34 @@ struct rec {
 	uint64_t	 ver;
 };
 
-static struct ctl	 c;
+static struct dbc	 d;
 static struct rec	 recs[RECS_MAX];
 static int		 nrecs;
 
 static void
-open_ctl(void)
+open_db(void)
 {
-	if (ctl_open(&c, L->conf->rundir, "clmemberd") == -1)
-		err(1, "%s/clmemberd.sock", L->conf->rundir);
+	if (dbc_open(&d, L->conf) == -1)
+		errx(1, "%s", d.error);
+}
+
+static void
+keep(const char *key, const char *value, uint64_t ver, void *arg)
+{
+	(void)arg;
+	if (nrecs == RECS_MAX)
+		return;
+	if ((recs[nrecs].key = strdup(key)) == NULL ||
+	    (recs[nrecs].value = strdup(value)) == NULL)
+		err(1, NULL);
+	recs[nrecs++].ver = ver;
 }
 
 static void
 load(void)
 {
-	struct frame	 req, f;
-
-	frame_init(&req, "db", 1);
-	frame_add(&req, "cmd", "ls");
-	frame_add(&req, "prefix", LAUNCH_PREFIX);
-	if (ctl_send(&c, &req) == -1)
-		err(1, "clmemberd");
-	for (;;) {
-		if (launch_recv(&c, &f, REPLY_MS) != 1)
-			errx(1, "clmemberd did not answer");
-		if (strcmp(f.op, "end") == 0)
-			return;
-		if (strcmp(f.op, "dbrec") != 0)
-			errx(1, "clmemberd: %s", frame_get(&f, "reason") !=
-			    NULL ? frame_get(&f, "reason") : f.op);
-		if (nrecs == RECS_MAX || frame_get(&f, "key") == NULL ||
-		    frame_get(&f, "value") == NULL)
-			continue;
-		if ((recs[nrecs].key = strdup(frame_get(&f, "key"))) == NULL ||
-		    (recs[nrecs].value = strdup(frame_get(&f, "value"))) ==
-		    NULL)
-			err(1, NULL);
-		(void)frame_getu64(&f, "ver", &recs[nrecs].ver);
-		nrecs++;
-	}
+	if (dbc_ls(&d, LAUNCH_PREFIX, keep, NULL) == -1)
+		errx(1, "%s", d.error);
 }
 
 static const struct rec *
@@ -169,28 +157,11 @@ status_one(const struct cl_service *sv)
 static void
 members(uint8_t *in)
 {
-	struct frame	 req, f;
-	const char	*s;
-	uint64_t	 n;
-	size_t		 len;
+	struct dbc_view	 v;
 
-	frame_init(&req, "status", 3);
-	if (ctl_send(&c, &req) == -1)
-		err(1, "clmemberd");
-	for (;;) {
-		if (launch_recv(&c, &f, REPLY_MS) != 1)
-			errx(1, "clmemberd did not answer");
-		if (strcmp(f.op, "end") == 0)
-			return;
-		if (strcmp(f.op, "view") != 0)
-			continue;
-		for (s = frame_get(&f, "members"); s != NULL && *s != '\0';
-		    s += len + (s[len] == ',')) {
-			len = strcspn(s, ",");
-			if (wire_parse_u64(s, len, CONF_NODEID_MAX, &n) == 0)
-				in[n] = 1;
-		}
-	}
+	if (dbc_view(&d, &v) == -1)
+		errx(1, "%s", d.error);
+	memcpy(in, v.member, sizeof(v.member));
 }
 
 static int
@@ -202,7 +173,7 @@ status(void)
 	char		 node[16];
 	int		 i, j;
 
-	open_ctl();
+	open_db();
 	load();
 	members(in);
 	for (i = 0; i < L->conf->nservices; i++) {
@@ -225,22 +196,11 @@ status(void)
 	return 0;
 }
 
-static int
+static void
 set(const char *key, const char *value, uint64_t ver)
 {
-	struct frame	 req, f;
-
-	frame_init(&req, "db", 2);
-	frame_add(&req, "cmd", "set");
-	frame_add(&req, "key", "%s", key);
-	frame_add(&req, "value", "%s", value);
-	frame_add(&req, "ver", "%llu", (unsigned long long)ver);
-	if (ctl_send(&c, &req) == -1 || launch_recv(&c, &f, REPLY_MS) != 1)
-		errx(1, "clmemberd did not answer");
-	if (strcmp(f.op, "ok") != 0)
-		errx(1, "%s: %s", key, frame_get(&f, "reason") != NULL ?
-		    frame_get(&f, "reason") : f.op);
-	return 0;
+	if (dbc_set(&d, key, value, ver, 1) != 1)
+		errx(1, "%s: %s", key, d.error);
 }
 
 /*
@@ -266,7 +226,7 @@ restart(int argc, char **argv)
 		if (errstr != NULL || conf_node(L->conf, node) == NULL)
 			errx(1, "%s: not a node of the cluster", argv[2]);
 	}
-	open_ctl();
+	open_db();
 	load();
 	if (sv->all) {
 		(void)snprintf(key, sizeof(key), "%s%s/%u", LAUNCH_PREFIX,

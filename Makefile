@@ -143,9 +143,10 @@ $(BIN)/test/%: $(OBJDIR)/tests/lib/%.o $(LIBCL)
 units: $(UNITS) $(TESTTOOLS)
 
 # make check: packages, build, unit tests, bats suites, fuzzing.
+# Both cores: CI has 2, and the build is a minute of it serially.
 check:
 	@tests/deps
-	@$(MAKE) --no-print-directory all units
+	@$(MAKE) -j2 --no-print-directory all units
 	@tests/run
 
 # clang's libFuzzer with ASan and UBSan: the frame parser, and the

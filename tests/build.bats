@@ -7,7 +7,7 @@ load lib/common
 ROOT=$TESTS_DIR/..
 
 @test "build: gcc, -Wall -Wextra -Werror, no warnings" {
-	run make -C "$ROOT" CC=gcc OBJDIR="$BATS_TEST_TMPDIR/obj" \
+	run make -j2 -C "$ROOT" CC=gcc OBJDIR="$BATS_TEST_TMPDIR/obj" \
 	    BIN="$BATS_TEST_TMPDIR/bin" all units
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -17,7 +17,7 @@ ROOT=$TESTS_DIR/..
 
 @test "build: clang, -Wall -Wextra -Werror, no warnings" {
 	command -v clang || skip "clang is not installed"
-	run make -C "$ROOT" CC=clang OBJDIR="$BATS_TEST_TMPDIR/obj" \
+	run make -j2 -C "$ROOT" CC=clang OBJDIR="$BATS_TEST_TMPDIR/obj" \
 	    BIN="$BATS_TEST_TMPDIR/bin" all units
 	echo "$output"
 	[ "$status" -eq 0 ]

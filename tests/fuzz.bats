@@ -10,7 +10,7 @@ SECS=${CL_FUZZ_SECS:-20}
 
 setup_file() {
 	cd "$BATS_TEST_DIRNAME/.." || return 1
-	make -s fuzz-build >"$BATS_FILE_TMPDIR/build.log" 2>&1 ||
+	make -s -j2 fuzz-build >"$BATS_FILE_TMPDIR/build.log" 2>&1 ||
 	    { cat "$BATS_FILE_TMPDIR/build.log" >&3; return 1; }
 }
 

@@ -7,7 +7,7 @@
 
 setup_file() {
 	cd "$BATS_TEST_DIRNAME/.." || return 1
-	make -s sanitize >"$BATS_FILE_TMPDIR/build.log" 2>&1 ||
+	make -s -j2 sanitize >"$BATS_FILE_TMPDIR/build.log" 2>&1 ||
 	    { cat "$BATS_FILE_TMPDIR/build.log" >&3; return 1; }
 }
 

@@ -22,7 +22,7 @@ OBJDIR ?=	obj
 BIN ?=		bin
 
 LIBCL_SRC =	libcl/auth.c libcl/buf.c libcl/conf.c libcl/conn.c libcl/ctl.c \
-		libcl/dbclient.c \
+		libcl/client.c libcl/dbclient.c \
 		libcl/fsproto.c libcl/log.c libcl/loop.c libcl/msg.c \
 		libcl/sock.c libcl/vol.c libcl/wire.c
 CLMEMBERD_SRC =	$(wildcard cmd/clmemberd/*.c)
@@ -208,6 +208,7 @@ bench: all units
 	tests/bench/dmapi
 	tests/bench/mount
 	tests/bench/failover
+	tests/bench/rebalance
 
 bench-membership: all
 	tests/bench/membership

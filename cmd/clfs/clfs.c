@@ -23,6 +23,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <pwd.h>
@@ -40,6 +41,9 @@
 
 struct cl_conf	 clfs_conf;
 const char	*clfs_confpath;
+uint32_t	 clfs_via;
+int		 clfs_aware = 1;
+int		 clfs_verbose;
 
 struct command {
 	const char	*name;
@@ -83,7 +87,8 @@ usage(void)
 {
 	size_t	 i;
 
-	(void)fprintf(stderr, "usage: clfs [-f file] command [args]\n"
+	(void)fprintf(stderr, "usage: clfs [-v] [-f file] [--via node] "
+	    "[--unaware] command [args]\n"
 	    "commands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		(void)fprintf(stderr, "\t%s %s\n", commands[i].name,
@@ -689,15 +694,37 @@ cmd_df(int argc, char **argv)
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "via",	required_argument,	NULL,	'V' },
+		{ "unaware",	no_argument,		NULL,	'U' },
+		{ NULL,		0,			NULL,	0 }
+	};
 	const struct command *c = NULL;
 	const char	*path = NULL;
+	char		*end;
+	unsigned long	 n;
 	size_t		 i;
 	int		 ch;
 
-	while ((ch = getopt(argc, argv, "+f:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+f:v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
 			path = optarg;
+			break;
+		case 'v':
+			clfs_verbose++;
+			break;
+		case 'V':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *optarg == '\0' || *end != '\0' ||
+			    n == 0 || n > CONF_NODEID_MAX)
+				errx(2, "--via %s: want a node id, 1 to %d",
+				    optarg, CONF_NODEID_MAX);
+			clfs_via = (uint32_t)n;
+			break;
+		case 'U':
+			clfs_aware = 0;
 			break;
 		default:
 			usage();

@@ -24,6 +24,8 @@
 #include "ctl.h"
 #include "fsproto.h"
 #include "wire.h"
+/* libcl's client.h (the path table), not this one: <> skips this dir. */
+#include <client.h>
 
 #define FSC_REPLY_MS	60000	/* cliod retries clmetad for up to 30 s */
 #define FSC_WINDOW	16	/* 1 MiB data requests in flight */
@@ -44,6 +46,9 @@ struct fsname {
 
 extern struct cl_conf	 clfs_conf;
 extern const char	*clfs_confpath;
+extern uint32_t		 clfs_via;	/* --via N: the first path */
+extern int		 clfs_aware;	/* 0 with --unaware */
+extern int		 clfs_verbose;	/* -v: moves; -vv: every answer */
 
 /* client.c */
 int	 fsc_open(struct fsc *, const struct cl_conf *);

@@ -20,6 +20,12 @@
  * matched by txid.  Holes of a local regular file are not sent (the size
  * is set at the end); zero blocks are not written to a local regular
  * file, so a sparse file stays sparse both ways.
+ *
+ * Each read and write goes through the path the table of libcl/client.c
+ * gives (via=N, aware=1: client load rebalancing, seed 002 FIG 6-7), and
+ * is sent again when it says so: a redirect (nothing was done) or a path
+ * that did not answer.  A write's bytes are kept until it is answered,
+ * for that.  --unaware: no via= (or always --via's), never moved.
  */
 
 #define _GNU_SOURCE		/* SEEK_DATA, SEEK_HOLE */
@@ -51,7 +57,8 @@ struct slot {
 	size_t		 len;
 	size_t		 have;		/* bytes in buf, for a get */
 	int		 ready;		/* answered, waiting to be written */
-	uint8_t		*buf;
+	uint8_t		*buf;		/* get: the answer; put: the bytes */
+	struct clp_try	 t;		/* its path, its sends */
 };
 
 struct xfer {
@@ -65,6 +72,7 @@ struct xfer {
 	uint64_t	 total;		/* expected, for the meter; 0: unknown */
 	uint64_t	 start_ms, shown_ms;
 	int		 meter;
+	struct clp	 pt;		/* the path table of name->fs */
 };
 
 static struct slot *
@@ -96,6 +104,53 @@ slots_free(struct xfer *x)
 
 	for (i = 0; i < FSC_WINDOW; i++)
 		free(x->slot[i].buf);
+}
+
+static void
+path_log(void *arg, const char *msg)
+{
+	(void)arg;
+	if (clfs_verbose)
+		warnx("%s", msg);
+}
+
+static int
+path_init(struct xfer *x)
+{
+	char	 why[256];
+
+	if (clp_init(&x->pt, &clfs_conf, x->name->fs, clfs_via, clfs_aware,
+	    why, sizeof(why)) == -1) {
+		warnx("%s:%s: %s", x->name->fs, x->name->path, why);
+		return -1;
+	}
+	x->pt.log = path_log;
+	if (clfs_verbose && clp_current(&x->pt) != 0)
+		warnx("%s: via node %u%s", x->name->fs, clp_current(&x->pt),
+		    x->pt.aware ? "" : " (unaware)");
+	return 0;
+}
+
+static void
+path_done(struct xfer *x)
+{
+	if (clfs_verbose && x->pt.aware)
+		warnx("%s: %llu moves, %llu redirects, %llu failures, %llu "
+		    "sent again; last via node %u", x->name->fs,
+		    (unsigned long long)x->pt.moves,
+		    (unsigned long long)x->pt.redirects,
+		    (unsigned long long)x->pt.failures,
+		    (unsigned long long)x->pt.resends, clp_current(&x->pt));
+	clp_close(&x->pt);
+}
+
+/* -vv: every answered read or write, and the node it went through. */
+static void
+path_ack(const struct xfer *x, const char *op, const struct slot *s)
+{
+	if (clfs_verbose > 1)
+		warnx("%s:%s: %s off=%" PRIu64 " len=%zu via=%u",
+		    x->name->fs, x->name->path, op, s->off, s->len, s->t.node);
 }
 
 static void
@@ -136,6 +191,8 @@ xfer_lost(struct xfer *x, const char *what)
 
 /* ---- put ---- */
 
+static void	 put_write(struct xfer *, struct slot *, const uint8_t *);
+
 /* One answer to a write: free its slot, note the first error. */
 static int
 put_answer(struct xfer *x, int timeout)
@@ -152,38 +209,62 @@ put_answer(struct xfer *x, int timeout)
 	if ((s = slot_of(x, ans.txid)) == NULL)
 		errx(1, "%s: answer to unknown txid %" PRIu64,
 		    x->c->ctl.path, ans.txid);
+	if (clp_answer(&x->pt, &s->t, &ans) == CLP_RESEND) {
+		put_write(x, s, s->buf);
+		return 1;
+	}
 	if ((e = fs_answer_errno(&ans)) != 0 && x->error == 0) {
 		x->error = e;
 		fsc_fail(x->name, e, &ans);
-	} else if (e == 0)
+	} else if (e == 0) {
 		x->done += s->len;
+		path_ack(x, "write", s);
+	}
 	s->txid = 0;
 	x->inflight--;
 	meter_show(x, 0);
 	return 1;
 }
 
-static int
-put_send(struct xfer *x, uint64_t off, const uint8_t *p, size_t n)
+/* Send slot s's write (again), its bytes at p, through s->t's path. */
+static void
+put_write(struct xfer *x, struct slot *s, const uint8_t *p)
 {
 	struct frame	 req;
-	struct slot	*s;
 
-	while (x->inflight >= FSC_WINDOW && x->error == 0)
-		(void)put_answer(x, FSC_REPLY_MS);
-	if (x->error != 0)
-		return -1;
-	s = slot_free(x);
 	frame_init(&req, "write", 0);
 	(void)frame_add(&req, "fs", "%s", x->name->fs);
 	(void)frame_add(&req, "ino", "%" PRIu32, x->attr.ino);
 	(void)frame_add(&req, "gen", "%" PRIu32, x->attr.gen);
-	(void)frame_add(&req, "off", "%" PRIu64, off);
-	frame_payload(&req, p, n);
+	(void)frame_add(&req, "off", "%" PRIu64, s->off);
+	(void)clp_frame(&s->t, &req);
+	frame_payload(&req, p, s->len);
 	if ((s->txid = fsc_send(x->c, &req)) == 0)
 		xfer_lost(x, "were acknowledged; the file may be partial");
+}
+
+static int
+put_send(struct xfer *x, uint64_t off, const uint8_t *p, size_t n)
+{
+	struct slot	*s;
+
+	while (x->inflight >= clp_window(&x->pt, FSC_WINDOW) &&
+	    x->error == 0)
+		(void)put_answer(x, FSC_REPLY_MS);
+	if (x->error != 0)
+		return -1;
+	s = slot_free(x);
+	if (x->pt.aware) {
+		/* Kept until answered: it may have to go again. */
+		if (s->buf == NULL && (s->buf = malloc(FS_IO_MAX)) == NULL)
+			err(1, NULL);
+		memcpy(s->buf, p, n);
+		p = s->buf;
+	}
 	s->off = off;
 	s->len = n;
+	clp_begin(&x->pt, &s->t);
+	put_write(x, s, p);
 	x->inflight++;
 	return 0;
 }
@@ -396,10 +477,13 @@ xfer_put(struct fsc *c, const char *local, const struct fsname *dst, int mode)
 			return 1;
 		x.name = &in;
 	}
+	if (path_init(&x) == -1)
+		return 1;
 	if (stdio)
 		fd = STDIN_FILENO;
 	else if ((fd = open(local, O_RDONLY | O_CLOEXEC)) == -1) {
 		warn("%s", local);
+		path_done(&x);
 		return 1;
 	}
 	if (fstat(fd, &st) == -1)
@@ -419,6 +503,8 @@ xfer_put(struct fsc *c, const char *local, const struct fsname *dst, int mode)
 	}
 	if (!stdio)
 		(void)close(fd);
+	path_done(&x);
+	slots_free(&x);
 	return rc == -1 ? 1 : 0;
 }
 
@@ -487,24 +573,34 @@ sink_write(struct sink *k, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static int
-get_send(struct xfer *x, uint64_t off, size_t len)
+/* Send slot s's read (again) through s->t's path. */
+static void
+get_read(struct xfer *x, struct slot *s)
 {
 	struct frame	 req;
-	struct slot	*s = slot_free(x);
 
 	frame_init(&req, "read", 0);
 	(void)frame_add(&req, "fs", "%s", x->name->fs);
 	(void)frame_add(&req, "ino", "%" PRIu32, x->attr.ino);
 	(void)frame_add(&req, "gen", "%" PRIu32, x->attr.gen);
-	(void)frame_add(&req, "off", "%" PRIu64, off);
-	(void)frame_add(&req, "count", "%zu", len);
+	(void)frame_add(&req, "off", "%" PRIu64, s->off);
+	(void)frame_add(&req, "count", "%zu", s->len);
+	(void)clp_frame(&s->t, &req);
 	if ((s->txid = fsc_send(x->c, &req)) == 0)
 		xfer_lost(x, "were read");
+}
+
+static int
+get_send(struct xfer *x, uint64_t off, size_t len)
+{
+	struct slot	*s = slot_free(x);
+
 	s->off = off;
 	s->len = len;
 	s->have = 0;
 	s->ready = 0;
+	clp_begin(&x->pt, &s->t);
+	get_read(x, s);
 	x->inflight++;
 	return 0;
 }
@@ -549,8 +645,14 @@ get_answer(struct xfer *x, struct sink *k, uint64_t *eof)
 	if ((s = slot_of(x, ans.txid)) == NULL)
 		errx(1, "%s: answer to unknown txid %" PRIu64,
 		    x->c->ctl.path, ans.txid);
+	if (clp_answer(&x->pt, &s->t, &ans) == CLP_RESEND) {
+		get_read(x, s);
+		return 0;
+	}
 	s->txid = 0;
 	x->inflight--;
+	if (fs_answer_errno(&ans) == 0)
+		path_ack(x, "read", s);
 	if ((e = fs_answer_errno(&ans)) != 0) {
 		if (x->error == 0)
 			fsc_fail(x->name, e, &ans);
@@ -587,7 +689,8 @@ get_stream(struct xfer *x, struct sink *k)
 
 	meter_start(x, x->attr.size);
 	while (rc == 0 && (next < eof || x->inflight > 0)) {
-		if (next < eof && slot_free(x) != NULL) {
+		if (next < eof && slot_free(x) != NULL &&
+		    x->inflight < clp_window(&x->pt, FSC_WINDOW)) {
 			len = eof - next < FS_IO_MAX ? (size_t)(eof - next) :
 			    FS_IO_MAX;
 			(void)get_send(x, next, len);
@@ -659,7 +762,13 @@ xfer_get(struct fsc *c, const struct fsname *src, const char *local)
 	}
 	if (get_open(&k, local, src, path, sizeof(path)) == -1)
 		return 1;
+	if (path_init(&x) == -1) {
+		if (k.fd != STDOUT_FILENO)
+			(void)close(k.fd);
+		return 1;
+	}
 	rc = get_stream(&x, &k);
+	path_done(&x);
 	slots_free(&x);
 	if (k.fd != STDOUT_FILENO && close(k.fd) == -1 && rc == 0) {
 		warn("%s", k.name);

@@ -63,6 +63,7 @@ struct client {
 	int		 wfd;		/* the socket again: POLLOUT for piped */
 	size_t		 parkedbytes;
 	int		 refs;
+	uint64_t	 id;		/* for redirects: which client */
 };
 
 static int	 piping(const struct client *);
@@ -73,6 +74,7 @@ static int		 lfd = -1;
 static char		 sockpath[PATH_MAX];
 static size_t		 global_inflight;
 static struct timer	 resumet;
+static uint64_t		 nextid;
 
 int
 client_count(void)
@@ -123,6 +125,7 @@ req_done(struct req *r)
 	struct stats	*t = stats_total();
 
 	dm_after(r);
+	util_done(r);
 	if (r->v != NULL) {
 		r->v->st.inflight--;
 		if (r->err != 0)
@@ -539,6 +542,13 @@ start(struct req *r)
 		stats_answer(r);
 		return;
 	}
+	if (strcmp(r->op, "slow") == 0) {
+		util_slow(r, r->fwd);
+		return;
+	}
+	/* Over util_high: an aware client's read or write goes elsewhere. */
+	if (r->fwd == NULL && util_check(r))
+		return;
 	/* A DMAPI disposition may hold it for its session's answer. */
 	if (dm_hold(r, go))
 		return;
@@ -554,7 +564,8 @@ go(struct req *r)
 			req_fail(r, ENOMEM, "%s: out of memory", r->op);
 		return;
 	}
-	if (!r->v->local) {
+	/* via=N: through node N's cliod, as for a node without the volume. */
+	if (!r->v->local || (r->via != 0 && r->via != meta_self())) {
 		remote_start(r);
 		return;
 	}
@@ -563,10 +574,39 @@ go(struct req *r)
 		    r->v->name);
 		return;
 	}
-	if (strcmp(r->op, "write") == 0)
-		write_start(r);
-	else
-		read_start(r);
+	util_serve(r);
+}
+
+/*
+ * via=N aware=1 client=C (cl-wire(5), FILE SYSTEM): the node whose cliod
+ * is to do a read or write (a client's only), whether the client is
+ * aware, and for a request another cliod forwards, which of its clients
+ * sent it.
+ */
+static int
+parse_lb(struct req *r, const struct frame *f)
+{
+	const char	*a, *c;
+	uint32_t	 via;
+
+	if ((a = frame_get(f, "aware")) != NULL)
+		r->aware = strcmp(a, "1") == 0;
+	if (r->cl != NULL) {
+		(void)snprintf(r->ckey, sizeof(r->ckey), "local/%llu",
+		    (unsigned long long)r->cid);
+		if (frame_get(f, "via") == NULL)
+			return 0;
+		if (getu32(f, "via", &via) == -1 || via == 0 ||
+		    conf_node(&conf, via) == NULL ||
+		    conf_volume_path(&conf, r->v->cv, via) == NULL)
+			return EINVAL;
+		r->via = via;
+		return 0;
+	}
+	c = frame_get(f, "client");
+	(void)snprintf(r->ckey, sizeof(r->ckey), "%.40s/%.20s", r->from,
+	    c != NULL ? c : "-");
+	return 0;
 }
 
 /*
@@ -586,6 +626,18 @@ parse(struct req *r, const struct frame *f, size_t maxio)
 			return ENOENT;
 		return 0;
 	}
+	if (strcmp(f->op, "slow") == 0) {
+		/* util_slow reads its keys from the frame, kept here. */
+		if (r->cl == NULL)
+			return EPERM;
+		if ((r->fwd = malloc(sizeof(*r->fwd))) == NULL)
+			return ENOMEM;
+		frame_init(r->fwd, f->op, 0);
+		if (frame_get(f, "delay_ms") != NULL)
+			frame_add(r->fwd, "delay_ms", "%s",
+			    frame_get(f, "delay_ms"));
+		return 0;
+	}
 	if (strcmp(f->op, "map") == 0 || strcmp(f->op, "commit") == 0 ||
 	    strcmp(f->op, "release") == 0 || strcmp(f->op, "recall") == 0)
 		return EPERM;	/* block lists are cliod's, not a client's */
@@ -601,6 +653,8 @@ parse(struct req *r, const struct frame *f, size_t maxio)
 	if (getu32(f, "ino", &r->ino) == -1 || getu32(f, "gen", &r->gen) ==
 	    -1 || frame_getu64(f, "off", &r->off) == -1 ||
 	    r->off > INT64_MAX - FS_IO_MAX)
+		return EINVAL;
+	if (parse_lb(r, f) != 0)
 		return EINVAL;
 	/*
 	 * token=: a DM application's invisible I/O (XDSM dm_read_invis):
@@ -670,6 +724,7 @@ client_frame(struct conn *c, struct frame *f, void *arg)
 		return -1;
 	}
 	r->cl = cl;
+	r->cid = cl->id;
 	cl->refs++;
 	r->uid = cl->uid;
 	r->gid = cl->gid;
@@ -837,6 +892,7 @@ accept_client(int fd, short ev, void *arg)
 		return;
 	}
 	cl->refs = 1;
+	cl->id = ++nextid;
 	(void)snprintf(cl->conn->name, sizeof(cl->conn->name),
 	    "uid %ld pid %ld", (long)cl->uid, (long)cl->pid);
 	TAILQ_INSERT_TAIL(&clients, cl, entry);

@@ -257,6 +257,7 @@ main(int argc, char *argv[])
 	if (io_init(IO_THREADS) == -1)
 		fatal("disk workers");
 	stats_init();
+	util_init();
 	if (client_init() == -1)
 		exit(1);
 	if (meta_init() == -1)

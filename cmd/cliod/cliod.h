@@ -71,6 +71,8 @@
 struct client;
 struct inode;
 
+#define UTIL_CKEY_MAX		64	/* bytes: "1.cliod/7", "local/7" */
+
 /* A piece of a read answer: bytes of the volume at dev, or zeros. */
 struct rseg {
 	uint64_t	 dev;
@@ -84,6 +86,7 @@ struct stats {
 	uint64_t	 reads, writes, meta, errors;
 	uint64_t	 rbytes, wbytes;
 	uint64_t	 maps, maphits, commits, fsyncs, remote;
+	uint64_t	 redirects;		/* answered redirect=1 */
 	uint64_t	 inflight;
 	double		 rbps, wbps;		/* EWMA, bytes per second */
 	uint64_t	 rlast, wlast;		/* totals at the last tick */
@@ -155,6 +158,12 @@ struct req {
 	char		 token[48];	/* DM invisible I/O: no events */
 	int		 dmdone;	/* its DM event was answered */
 	uint32_t	 destroyed;	/* unlink/rename freed this inode */
+	/* Client load rebalancing (util.c). */
+	uint32_t	 via;		/* through this node's cliod, 0: any */
+	int		 aware;		/* aware=1: may be redirected */
+	uint64_t	 cid;		/* the local client's number */
+	char		 ckey[UTIL_CKEY_MAX];	/* the client, for redirects */
+	int		 busy;		/* counted in the utilization */
 };
 TAILQ_HEAD(reqq, req);
 
@@ -208,7 +217,9 @@ int		 meta_init(void);
 void		 meta_shutdown(void);
 int		 meta_call(struct fsvol *, struct frame *, call_cb, void *);
 int		 mesh_call(uint32_t, struct frame *, call_cb, void *);
+int		 mesh_call_aware(uint32_t, struct frame *, call_cb, void *);
 uint32_t	 meta_pick_peer(struct fsvol *);
+int		 meta_cliod_on(uint32_t);
 uint32_t	 meta_self(void);
 int		 meta_calls(void);
 int		 meta_send(struct frame *);
@@ -269,6 +280,19 @@ void		 read_pipe_put(struct req *);
 
 /* remote.c */
 void		 remote_start(struct req *);
+
+/* util.c */
+void		 util_init(void);
+void		 util_connected(void);
+int		 util_local(const struct frame *);
+int		 util_check(struct req *);
+void		 util_serve(struct req *);
+void		 util_done(struct req *);
+void		 util_slow(struct req *, const struct frame *);
+int		 util_now(void);
+int		 util_active(void);
+int		 util_slow_ms(void);
+uint64_t	 util_redirects(void);
 
 /* stats.c */
 void		 stats_init(void);

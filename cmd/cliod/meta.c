@@ -46,6 +46,7 @@ struct call {
 	uint32_t	 node;		/* mesh_call's target */
 	char		 svc[WIRE_KEY_MAX + 1];	/* node's service, or "" */
 	int		 once;		/* one attempt until deadline */
+	int		 failfast;	/* no such node, no answer: fail */
 	struct frame	 f;
 	uint8_t		*payload;
 	size_t		 len;
@@ -206,6 +207,14 @@ meta_pick_peer(struct fsvol *v)
 	return 0;
 }
 
+/* Node runs cliod, as far as clmemberd's list says. */
+int
+meta_cliod_on(uint32_t node)
+{
+	services_refresh();
+	return service_on(node, "cliod");
+}
+
 /* The keys a routed frame gets on its way, which an answer must not carry. */
 static int
 routing_key(const char *k)
@@ -289,8 +298,9 @@ call_send(struct call *c)
 	M.ncalls++;
 	timer_stop(&c->t);
 	timer_setup(&c->t, call_timeout, c);
-	timer_in(&c->t, !c->once ? CALL_TRY_MS : loop_now() < c->deadline ?
-	    c->deadline - loop_now() : 0);
+	timer_in(&c->t, c->failfast ? CALL_DEADLINE_MS : !c->once ?
+	    CALL_TRY_MS : loop_now() < c->deadline ? c->deadline - loop_now() :
+	    0);
 	return 0;
 }
 
@@ -439,6 +449,10 @@ call_timeout(void *arg)
 	log_debug("%s txid %llu: no answer in time", c->f.op,
 	    (unsigned long long)c->txid);
 	M.svcs_stale = 1;
+	if (c->failfast) {
+		call_finish(c, ETIMEDOUT, NULL);
+		return;
+	}
 	call_retry(c, ETIMEDOUT);
 }
 
@@ -496,6 +510,26 @@ mesh_call(uint32_t node, struct frame *req, call_cb cb, void *arg)
 	if ((c = call_new(req, cb, arg)) == NULL)
 		return -1;
 	c->node = node;
+	enqueue(c);
+	return 0;
+}
+
+/*
+ * Call the cliod of node for an aware client (client load rebalancing):
+ * as mesh_call, but a node that is not there (no-service, node-down) or
+ * gives no answer in CALL_DEADLINE_MS fails the call at once
+ * (EHOSTUNREACH, ETIMEDOUT), for the client to take another path; a full
+ * queue is waited out, and a redirect is the answer.
+ */
+int
+mesh_call_aware(uint32_t node, struct frame *req, call_cb cb, void *arg)
+{
+	struct call	*c;
+
+	if ((c = call_new(req, cb, arg)) == NULL)
+		return -1;
+	c->node = node;
+	c->failfast = 1;
 	enqueue(c);
 	return 0;
 }
@@ -569,7 +603,7 @@ static void
 on_receipt(struct call *c, const struct frame *f)
 {
 	const char	*st = frame_get(f, "status");
-	int		 i;
+	int		 i, full = 0;
 
 	if (st != NULL && strcmp(st, "ok") == 0)
 		return;
@@ -578,11 +612,17 @@ on_receipt(struct call *c, const struct frame *f)
 			continue;
 		if (strcmp(f->kv[i].val, "delivered") == 0)
 			return;
+		if (strcmp(f->kv[i].val, "queue-full") == 0)
+			full = 1;
 		log_debug("%s txid %llu: %s %s", c->f.op,
 		    (unsigned long long)c->txid, f->kv[i].key, f->kv[i].val);
 	}
 	M.svcs_stale = 1;
-	call_retry(c, EHOSTUNREACH);
+	if (c->failfast && !full) {
+		call_finish(c, EHOSTUNREACH, NULL);
+		return;
+	}
+	call_retry(c, full ? EAGAIN : EHOSTUNREACH);
 }
 
 static void
@@ -591,7 +631,8 @@ on_response(struct call *c, const struct frame *f)
 	int	 e = fs_answer_errno(f);
 
 	/* clmetad busy (a lease of another node, its grace period). */
-	if (!c->once && (e == EAGAIN || e == EBUSY)) {
+	if (!c->once && (e == EAGAIN || e == EBUSY) &&
+	    frame_get(f, "redirect") == NULL) {
 		call_retry(c, e);
 		return;
 	}
@@ -605,8 +646,8 @@ dispatch(const struct frame *f)
 	const char	*re = frame_get(f, "re");
 
 	if (frame_get(f, "from") == NULL) {
-		/* The database's answers and changes (DMAPI dispositions). */
-		if (dm_local(f))
+		/* The database's answers and changes: utilization, DMAPI. */
+		if (util_local(f) || dm_local(f))
 			return;
 		/* The router's own: a receipt, or its refusal. */
 		if ((c = find(f->txid)) == NULL)
@@ -690,6 +731,7 @@ connect_cb(void *arg)
 	msg_defer(&M.m);
 	log_info("registered as service cliod on node %u", M.m.node);
 	dm_connected();
+	util_connected();
 	timer_in(&M.kick, 0);
 }
 

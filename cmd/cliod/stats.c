@@ -91,6 +91,7 @@ add(struct stats *to, const struct stats *s)
 	to->commits += s->commits;
 	to->fsyncs += s->fsyncs;
 	to->remote += s->remote;
+	to->redirects += s->redirects;
 	to->rbps += s->rbps;
 	to->wbps += s->wbps;
 }
@@ -119,6 +120,9 @@ stats_answer(struct req *r)
 		frame_add(&f, "local", "%d", r->v->local);
 	} else
 		frame_add(&f, "filesystems", "%d", nvols);
+	frame_add(&f, "util", "%d", util_now());
+	frame_add(&f, "active", "%d", util_active());
+	frame_add(&f, "slow_ms", "%d", util_slow_ms());
 	frame_add(&f, "inflight", "%" PRIu64, s.inflight);
 	frame_add(&f, "queue", "%d", io_queued());
 	frame_add(&f, "calls", "%d", meta_calls());
@@ -136,6 +140,7 @@ stats_answer(struct req *r)
 	frame_add(&f, "commits", "%" PRIu64, s.commits);
 	frame_add(&f, "fsyncs", "%" PRIu64, s.fsyncs);
 	frame_add(&f, "remote", "%" PRIu64, s.remote);
+	frame_add(&f, "redirects", "%" PRIu64, s.redirects);
 	frame_add(&f, "errors", "%" PRIu64, s.errors);
 	frame_add(&f, "dm_sent", "%" PRIu64, dm_stats()->sent);
 	frame_add(&f, "dm_answered", "%" PRIu64, dm_stats()->answered);

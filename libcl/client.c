@@ -372,6 +372,7 @@ move(struct clp *pt, enum why why, uint32_t hint, uint32_t by)
 		(void)strlcpy(what, why_text(why), sizeof(what));
 	say(pt, "%s: via node %u (was %u): %s", pt->fs, pt->p[to].node,
 	    old->node, what);
+	pt->from_srtt = old->srtt;
 	pt->cur = to;
 	pt->since = now;
 	pt->strikes = 0;
@@ -609,15 +610,32 @@ clp_answer(struct clp *pt, struct clp_try *t, const struct frame *ans)
 		(void)move(pt, WHY_REDIRECT, hint, by);
 		return CLP_DONE;
 	}
-	if (rtt <= (uint64_t)pt->conf->rtt_high_ms) {
+	p->srtt = p->srtt == 0 ? rtt : (7 * p->srtt + rtt) / 8;
+	/*
+	 * A path on trial (taken again after it was left for load) must
+	 * also be about as fast as the one we came from: its utilization
+	 * fell because we left it, so the record alone says little, and a
+	 * node still slow would draw the client back again and again.
+	 */
+	if (rtt <= (uint64_t)pt->conf->rtt_high_ms && (p->left == 0 ||
+	    pt->good >= CLP_STRIKES || pt->from_srtt == 0 ||
+	    rtt <= 2 * pt->from_srtt + CLP_TRIAL_SLACK_MS)) {
 		pt->strikes = 0;
 		pt->good++;
 		return CLP_DONE;
 	}
 	if (++pt->strikes >= CLP_STRIKES) {
-		say(pt, "%s: %d round trips over %d ms through node %u (last "
-		    "%llu ms)", pt->fs, pt->strikes, pt->conf->rtt_high_ms,
-		    p->node, (unsigned long long)rtt);
+		if (p->left != 0 && pt->good < CLP_STRIKES)
+			say(pt, "%s: %d round trips through node %u, on trial, "
+			    "slower than the last path's %llu ms (last %llu "
+			    "ms)", pt->fs, pt->strikes, p->node,
+			    (unsigned long long)pt->from_srtt,
+			    (unsigned long long)rtt);
+		else
+			say(pt, "%s: %d round trips over %d ms through node "
+			    "%u (last %llu ms)", pt->fs, pt->strikes,
+			    pt->conf->rtt_high_ms, p->node,
+			    (unsigned long long)rtt);
 		if (move(pt, WHY_RTT, 0, 0) == -1)
 			pt->strikes = 0;
 	}

@@ -51,6 +51,7 @@
  */
 
 #define CLP_STRIKES		3	/* answers in a row over rtt_high_ms */
+#define CLP_TRIAL_SLACK_MS	5	/* on trial: at most 2 x the old srtt + this */
 #define CLP_MARGIN		10	/* points: clearly less utilized */
 #define CLP_HOLD		3	/* util_ms: a path left for load waits */
 #define CLP_HOLD_MIN_MS		1000	/* ms: ... at least this */
@@ -73,6 +74,7 @@ struct clp_path {
 	uint64_t	 retry;		/* ms: probe it again then */
 	uint64_t	 probe;		/* ms: the wait before the next probe */
 	uint64_t	 failed_wall;	/* ms since the epoch, when it failed */
+	uint64_t	 srtt;		/* ms, smoothed round trip through it */
 };
 
 struct clp {
@@ -87,6 +89,7 @@ struct clp {
 	uint64_t	 home_at;	/* ms: looked at going back */
 	int		 strikes;	/* round trips over rtt_high_ms */
 	int		 good;		/* round trips under it, since taken */
+	uint64_t	 from_srtt;	/* ms: the path we came from, its srtt */
 	uint64_t	 since;		/* ms: cur in use since */
 	uint64_t	 lastans;	/* ms: the last answer, for round trips */
 	uint64_t	 unaware_until;	/* ms: stayed after a redirect */

@@ -141,6 +141,29 @@ ctl_recv(struct ctl *c, struct frame *f, int timeout)
 	}
 }
 
+/*
+ * ctl_recv, for a program whose signal handlers must not cut its waits
+ * short (SIGCHLD in cllaunch): a signal in poll(2) waits on, for what is
+ * left of the timeout; what was read stays in the buffer.
+ */
+int
+ctl_wait(struct ctl *c, struct frame *f, int timeout)
+{
+	uint64_t	 end = clock_ms() + (uint64_t)(timeout < 0 ? 0 : timeout);
+	uint64_t	 now;
+	int		 rc;
+
+	for (;;) {
+		rc = ctl_recv(c, f, timeout);
+		if (rc != -1 || errno != EINTR)
+			return rc;
+		if (timeout > 0) {
+			now = clock_ms();
+			timeout = now >= end ? 0 : (int)(end - now);
+		}
+	}
+}
+
 void
 ctl_close(struct ctl *c)
 {

@@ -33,6 +33,7 @@ struct ctl {
 int	 ctl_open(struct ctl *, const char *, const char *);
 int	 ctl_send(struct ctl *, const struct frame *);
 int	 ctl_recv(struct ctl *, struct frame *, int);
+int	 ctl_wait(struct ctl *, struct frame *, int);
 void	 ctl_close(struct ctl *);
 
 #endif /* CL_CTL_H */

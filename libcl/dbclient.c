@@ -17,7 +17,7 @@
 /*
  * A blocking client of the cluster database (cl-wire(5), DATABASE):
  * requests on clmemberd's control socket, each answer awaited with a
- * bound, a signal in the wait no failure.
+ * bound, a signal in the wait no failure (ctl_wait).
  */
 
 #include <errno.h>
@@ -71,14 +71,14 @@ answer(struct dbc *d, uint64_t txid, struct frame *f)
 	int		 rc, left = d->timeout;
 
 	for (;;) {
-		rc = ctl_recv(&d->ctl, f, left);
+		rc = ctl_wait(&d->ctl, f, left);
 		if (rc == 1 && f->txid == txid)
 			return 1;
 		if (rc == 0) {
 			dbc_close(d);
 			return failed(d, "clmemberd closed the connection");
 		}
-		if (rc == -1 && errno != EINTR) {
+		if (rc == -1) {
 			if (errno != ETIMEDOUT)
 				dbc_close(d);
 			return failed(d, "clmemberd: %s", errno == ETIMEDOUT ?

@@ -54,28 +54,6 @@ usage(void)
 	exit(2);
 }
 
-/*
- * ctl_recv, going on when a signal (SIGCHLD, as our services end)
- * interrupts its poll; what was read stays in the buffer.
- */
-int
-launch_recv(struct ctl *c, struct frame *f, int timeout)
-{
-	uint64_t	 end = clock_ms() + (uint64_t)(timeout < 0 ? 0 : timeout);
-	uint64_t	 now;
-	int		 rc;
-
-	for (;;) {
-		rc = ctl_recv(c, f, timeout);
-		if (rc != -1 || errno != EINTR)
-			return rc;
-		if (timeout > 0) {
-			now = clock_ms();
-			timeout = now >= end ? 0 : (int)(end - now);
-		}
-	}
-}
-
 /* Something changed: reconcile at the end of this turn. */
 void
 launch_changed(void)
@@ -131,7 +109,7 @@ watch_open(void)
 	/* launch/ and rebalance/assign: every change, filtered on arrival. */
 	frame_add(&req, "cmd", "watch");
 	if (ctl_send(&L->watch, &req) == -1 ||
-	    launch_recv(&L->watch, &f, 5000) != 1 || strcmp(f.op, "ok") != 0) {
+	    ctl_wait(&L->watch, &f, 5000) != 1 || strcmp(f.op, "ok") != 0) {
 		ctl_close(&L->watch);
 		return -1;
 	}

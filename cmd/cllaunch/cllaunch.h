@@ -126,7 +126,6 @@ struct launch {
 extern struct launch *L;
 
 /* cllaunch.c */
-int		 launch_recv(struct ctl *, struct frame *, int);
 void		 launch_changed(void);
 void		 launch_lost(void);
 void		 launch_maybe_exit(void);

@@ -44,7 +44,7 @@ member_open(void)
 	frame_add(&req, "name", "cllaunch");
 	frame_add(&req, "layer", "%d", LAUNCH_LAYER);
 	if (ctl_send(&L->sub, &req) == -1 ||
-	    launch_recv(&L->sub, &f, REPLY_MS) != 1)
+	    ctl_wait(&L->sub, &f, REPLY_MS) != 1)
 		goto fail;
 	if (strcmp(f.op, "ok") != 0) {
 		log_warnx("clmemberd refused the registration: %s",
@@ -105,7 +105,7 @@ member_read(void)
 	uint64_t	 node;
 	int		 rc;
 
-	while ((rc = launch_recv(&L->sub, &f, 0)) == 1) {
+	while ((rc = ctl_wait(&L->sub, &f, 0)) == 1) {
 		if (strcmp(f.op, "notify") != 0)
 			continue;
 		trans = frame_get(&f, "trans");

@@ -227,7 +227,7 @@ reg_watch_read(void)
 	uint64_t	 ver;
 	int		 rc, i, changed = 0;
 
-	while ((rc = launch_recv(&L->watch, &f, 0)) == 1) {
+	while ((rc = ctl_wait(&L->watch, &f, 0)) == 1) {
 		if (strcmp(f.op, "dbev") != 0 || (op = frame_get(&f, "op")) ==
 		    NULL)
 			continue;
